@@ -1,0 +1,221 @@
+/*-------------------------------------------------------------------------
+ * alert.c
+ *	  The alert state machine and the NOTIFY payload.
+ *
+ *	  A check's alert is pending from its first fail/error result, opens
+ *	  (firing) when fail_after results in a row are fail or error, and
+ *	  resolves on the next ok or warn result.  Every transition is written to
+ *	  slo_alert / slo_alert_event and sent with NOTIFY in the transaction that
+ *	  writes the result, so a crash loses neither or both.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "commands/async.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/memutils.h"
+#include "utils/float.h"
+#include "utils/json.h"
+#include "utils/jsonfuncs.h"
+#include "utils/lsyscache.h"
+
+#include "alert.h"
+#include "kind.h"
+#include "guc.h"
+
+/* NOTIFY refuses payloads of 8000 bytes or more; keep a margin. */
+#define SLO_PAYLOAD_MAX 7900
+#define SLO_SUMMARY_MAX 2000
+
+static char *database_name = NULL;
+
+/* Cut a string to at most maxbytes on a character boundary, marking the cut. */
+static char *
+CutText(const char *s, int maxbytes)
+{
+	int			len = strlen(s);
+
+	if (len <= maxbytes)
+		return (char *) s;
+	len = pg_mbcliplen(s, len, maxbytes - 3);
+	return psprintf("%.*s...", len, s);
+}
+
+static void
+AppendJsonField(StringInfo buf, const char *key, const char *value)
+{
+	appendStringInfo(buf, ",\"%s\":", key);
+	if (value)
+		escape_json(buf, value);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+static char *
+BuildPayload(const char *event, int64 alert_id, const SloCheck *check, const char *status,
+			 bool has_value, double value, const char *summary, TimestampTz at,
+			 const char *labels)
+{
+	StringInfoData buf;
+	char		atbuf[MAXDATELEN + 1];
+
+	if (database_name == NULL)
+		database_name = MemoryContextStrdup(TopMemoryContext,
+											get_database_name(MyDatabaseId));
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"event\":");
+	escape_json(&buf, event);
+	appendStringInfo(&buf, ",\"alert_id\":" INT64_FORMAT, alert_id);
+	AppendJsonField(&buf, "check", check->name);
+	AppendJsonField(&buf, "kind", check->kind ? check->kind->name : NULL);
+	AppendJsonField(&buf, "severity", check->severity);
+	AppendJsonField(&buf, "status", status);
+	if (has_value && isfinite(value))
+		appendStringInfo(&buf, ",\"value\":%s", float8out_internal(value));
+	else
+		appendStringInfoString(&buf, ",\"value\":null");
+	AppendJsonField(&buf, "summary", summary);
+	appendStringInfo(&buf, ",\"labels\":%s", labels);
+	JsonEncodeDateTime(atbuf, TimestampTzGetDatum(at), TIMESTAMPTZOID, NULL);
+	appendStringInfo(&buf, ",\"at\":\"%s\"", atbuf);
+	AppendJsonField(&buf, "database", database_name);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+char *
+SloAlertPayload(const char *event, int64 alert_id, const SloCheck *check,
+				const char *status, bool has_value, double value,
+				const char *summary, TimestampTz at)
+{
+	char	   *labels = check->labels ?
+		JsonbToCString(NULL, &check->labels->root, VARSIZE(check->labels)) : "{}";
+	char	   *s = summary ? CutText(summary, SLO_SUMMARY_MAX) : NULL;
+	char	   *payload;
+
+	payload = BuildPayload(event, alert_id, check, status, has_value, value, s, at, labels);
+	if (strlen(payload) <= SLO_PAYLOAD_MAX)
+		return payload;
+	/* Too long: labels are the only unbounded part left; cut the summary too. */
+	payload = BuildPayload(event, alert_id, check, status, has_value, value,
+						   s ? CutText(s, 500) : NULL, at, "{\"_truncated\":true}");
+	Assert(strlen(payload) <= SLO_PAYLOAD_MAX);
+	return payload;
+}
+
+/* Write one event row and send its NOTIFY. */
+static void
+RecordEvent(const SloExtension *ext, const char *event, int64 alert_id,
+			const SloCheck *check, const SloOutcome *out, TimestampTz at)
+{
+	const char *status = SloStatusName(out->status);
+	char	   *payload = SloAlertPayload(event, alert_id, check, status,
+										  out->has_value, out->value, out->summary, at);
+	Oid			types[7] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, TEXTOID, TEXTOID};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	char	   *sql;
+
+	values[0] = Int64GetDatum(alert_id);
+	values[1] = CStringGetTextDatum(event);
+	values[2] = TimestampTzGetDatum(at);
+	values[3] = CStringGetTextDatum(status);
+	values[4] = Float8GetDatum(out->value);
+	if (!out->has_value)
+		nulls[4] = 'n';
+	values[5] = out->summary ? CStringGetTextDatum(out->summary) : (Datum) 0;
+	if (!out->summary)
+		nulls[5] = 'n';
+	values[6] = CStringGetTextDatum(payload);
+
+	sql = psprintf("INSERT INTO %s.slo_alert_event "
+				   "(alert_id, event, at, status, value, summary, notified, payload) "
+				   "VALUES ($1, $2, $3, $4, $5, $6, true, $7::jsonb)", ext->nspname);
+	if (SPI_execute_with_args(sql, 7, types, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "slo_guard: could not record alert event");
+
+	Async_Notify(slo_notify_channel, payload);
+}
+
+void
+SloAlertApply(const SloExtension *ext, const SloCheck *check, SloAlertState *state,
+			  const SloOutcome *out, TimestampTz at)
+{
+	bool		bad = (out->status == SLO_FAIL || out->status == SLO_ERROR);
+
+	if (bad)
+	{
+		if (state->fail_streak == 0)
+			state->first_fail_at = at;
+		state->fail_streak++;
+		if (state->alert_id == 0 && state->fail_streak >= check->fail_after)
+		{
+			Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+			TEXTOID, FLOAT8OID, TEXTOID};
+			Datum		values[8];
+			char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+			char	   *sql;
+			bool		isnull;
+
+			values[0] = Int64GetDatum(check->id);
+			values[1] = CStringGetTextDatum(check->name);
+			values[2] = CStringGetTextDatum(check->severity);
+			values[3] = TimestampTzGetDatum(state->first_fail_at);
+			values[4] = TimestampTzGetDatum(at);
+			values[5] = CStringGetTextDatum(SloStatusName(out->status));
+			values[6] = Float8GetDatum(out->value);
+			if (!out->has_value)
+				nulls[6] = 'n';
+			values[7] = out->summary ? CStringGetTextDatum(out->summary) : (Datum) 0;
+			if (!out->summary)
+				nulls[7] = 'n';
+			sql = psprintf("INSERT INTO %s.slo_alert "
+						   "(check_id, check_name, severity, state, detected_at, fired_at, status, value, summary) "
+						   "VALUES ($1, $2, $3, 'firing', $4, $5, $6, $7, $8) RETURNING id",
+						   ext->nspname);
+			if (SPI_execute_with_args(sql, 8, types, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+				SPI_processed != 1)
+				elog(ERROR, "slo_guard: could not open alert");
+			state->alert_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+														  SPI_tuptable->tupdesc, 1, &isnull));
+			RecordEvent(ext, "firing", state->alert_id, check, out, at);
+		}
+		return;
+	}
+
+	if (state->alert_id != 0)
+	{
+		Oid			types[5] = {INT8OID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, TEXTOID};
+		Datum		values[5];
+		char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+		char	   *sql;
+
+		values[0] = Int64GetDatum(state->alert_id);
+		values[1] = TimestampTzGetDatum(at);
+		values[2] = CStringGetTextDatum(SloStatusName(out->status));
+		values[3] = Float8GetDatum(out->value);
+		if (!out->has_value)
+			nulls[3] = 'n';
+		values[4] = out->summary ? CStringGetTextDatum(out->summary) : (Datum) 0;
+		if (!out->summary)
+			nulls[4] = 'n';
+		sql = psprintf("UPDATE %s.slo_alert SET state = 'resolved', resolved_at = $2, "
+					   "status = $3, value = $4, summary = $5 WHERE id = $1",
+					   ext->nspname);
+		if (SPI_execute_with_args(sql, 5, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "slo_guard: could not resolve alert");
+		RecordEvent(ext, "resolved", state->alert_id, check, out, at);
+	}
+	state->fail_streak = 0;
+	state->first_fail_at = 0;
+	state->alert_id = 0;
+}

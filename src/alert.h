@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ * alert.h
+ *	  The alert state machine: given a check's previous state and a new
+ *	  result, decide pending / firing / resolved, write slo_alert and
+ *	  slo_alert_event, and NOTIFY.  Always called in the transaction that
+ *	  writes the result.
+ *-------------------------------------------------------------------------
+ */
+#ifndef SLO_ALERT_H
+#define SLO_ALERT_H
+
+#include "extension.h"
+#include "slo_guard.h"
+
+/* State of a check before a result is applied (from slo_check_state). */
+typedef struct SloAlertState
+{
+	int			fail_streak;
+	TimestampTz first_fail_at;	/* 0 if none */
+	int64		alert_id;		/* 0 if no open alert */
+} SloAlertState;
+
+/*
+ * Apply one result to *state (updated in place).  Opens or resolves the alert
+ * as needed, recording the event and sending NOTIFY.  Must be called inside a
+ * bookkeeping section with SPI connected.
+ */
+extern void SloAlertApply(const SloExtension *ext, const SloCheck *check,
+						  SloAlertState *state, const SloOutcome *out, TimestampTz at);
+
+/*
+ * Build the NOTIFY JSON for an event; never longer than NOTIFY allows
+ * (long summary and labels are cut).
+ */
+extern char *SloAlertPayload(const char *event, int64 alert_id, const SloCheck *check,
+							 const char *status, bool has_value, double value,
+							 const char *summary, TimestampTz at);
+
+#endif							/* SLO_ALERT_H */

@@ -1,0 +1,371 @@
+/*-------------------------------------------------------------------------
+ * api.c
+ *	  slo_add_check, slo_alter_check, slo_drop_check.
+ *
+ *	  Every argument is validated before anything is written, so a mistake
+ *	  never leaves a half-made check.  The check's owner is the calling role
+ *	  (it runs as that role); the rows are written by the extension owner in a
+ *	  bookkeeping section, so callers need EXECUTE only.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "extension.h"
+#include "kind.h"
+
+#define SLO_NAME_MAX 200
+
+/* Text argument that must not be NULL. */
+static char *
+RequiredText(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be null", argname)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+static void
+ValidateName(const char *name)
+{
+	if (name[0] == '\0' || strlen(name) > SLO_NAME_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid check name \"%s\"", name),
+				 errdetail("A check name must be 1 to %d bytes long.", SLO_NAME_MAX)));
+	for (const char *c = name; *c; c++)
+		if ((unsigned char) *c < ' ' || *c == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid check name \"%s\"", name),
+					 errdetail("A check name must not contain control characters.")));
+	if (strncmp(name, "objective:", 10) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid check name \"%s\"", name),
+				 errdetail("Names starting with \"objective:\" are reserved for SLO burn-rate alerts.")));
+}
+
+/* Normalise and validate a severity ("p1" is accepted as "P1"). */
+static char *
+ValidateSeverity(const char *sev)
+{
+	if (strlen(sev) == 2 && (sev[0] == 'P' || sev[0] == 'p') && sev[1] >= '0' && sev[1] <= '3')
+		return psprintf("P%c", sev[1]);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid severity \"%s\"", sev),
+			 errhint("Severity is one of P0, P1, P2, P3 (P0 most urgent).")));
+	return NULL;				/* keep compiler quiet */
+}
+
+static void
+ValidateEvery(Interval *every)
+{
+	int64		us = every->time + (int64) every->day * USECS_PER_DAY +
+		(int64) every->month * DAYS_PER_MONTH * USECS_PER_DAY;
+
+	if (us < USECS_PER_SEC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"every\": %s",
+						DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(every)))),
+				 errdetail("A check runs at most once a second."),
+				 errhint("Use an interval of at least '1 second', such as '30 seconds' or '5 minutes'.")));
+}
+
+static void
+ValidateFailAfter(int32 n)
+{
+	if (n < 1 || n > 1000000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"fail_after\": %d", n),
+				 errhint("fail_after is the number of failed results in a row that opens an alert: 1 or more.")));
+}
+
+static void
+ValidateLabels(Jsonb *labels)
+{
+	if (!JB_ROOT_IS_OBJECT(labels) || JB_ROOT_IS_SCALAR(labels))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"labels\": %s",
+						JsonbToCString(NULL, &labels->root, VARSIZE(labels))),
+				 errhint("labels must be a JSON object, such as '{\"category\": \"compliance\"}'.")));
+}
+
+static const char *
+CurrentSearchPath(void)
+{
+	return GetConfigOption("search_path", false, false);
+}
+
+PG_FUNCTION_INFO_V1(slo_add_check);
+
+/* slo_add_check(name, kind, params, severity, every, fail_after, labels) */
+Datum
+slo_add_check(PG_FUNCTION_ARGS)
+{
+	char	   *name = RequiredText(fcinfo, 0, "name");
+	char	   *kindname = RequiredText(fcinfo, 1, "kind");
+	Jsonb	   *params = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	char	   *severity = ValidateSeverity(RequiredText(fcinfo, 3, "severity"));
+	Interval   *every;
+	int32		fail_after;
+	Jsonb	   *labels;
+	const SloKind *kind;
+	SloExtension ext;
+	SloBookkeeping bk;
+	Oid			owner = GetUserId();
+	const char *search_path = CurrentSearchPath();
+	char	   *sql;
+	Oid			types[9] = {TEXTOID, TEXTOID, JSONBOID, TEXTOID, INTERVALOID, INT4OID,
+	JSONBOID, OIDOID, TEXTOID};
+	Datum		values[9];
+	int64		id;
+	bool		isnull;
+	int			ret;
+
+	if (PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("arguments \"every\", \"fail_after\" and \"labels\" must not be null"),
+				 errhint("Leave an argument out to get its default.")));
+	every = PG_GETARG_INTERVAL_P(4);
+	fail_after = PG_GETARG_INT32(5);
+	labels = PG_GETARG_JSONB_P(6);
+
+	ValidateName(name);
+	kind = SloGetKind(kindname);
+	if (params == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"params\" must not be null"),
+				 errhint("Pass '{}' for a kind without required params.")));
+	SloValidateCheckParams(kind, params);
+	ValidateEvery(every);
+	ValidateFailAfter(fail_after);
+	ValidateLabels(labels);
+
+	SloGetExtension(&ext);
+	SloEnterBookkeeping(&ext, &bk);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "slo_guard: SPI_connect failed");
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(kindname);
+	values[2] = JsonbPGetDatum(params);
+	values[3] = CStringGetTextDatum(severity);
+	values[4] = IntervalPGetDatum(every);
+	values[5] = Int32GetDatum(fail_after);
+	values[6] = JsonbPGetDatum(labels);
+	values[7] = ObjectIdGetDatum(owner);
+	values[8] = CStringGetTextDatum(search_path);
+	sql = psprintf("INSERT INTO %s.slo_check "
+				   "(name, kind, params, severity, every, fail_after, labels, owner, search_path) "
+				   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+				   "ON CONFLICT (name) DO NOTHING RETURNING id", ext.nspname);
+	ret = SPI_execute_with_args(sql, 9, types, values, NULL, false, 0);
+	if (ret != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "slo_guard: could not insert check");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("check \"%s\" already exists", name),
+				 errhint("Use slo_alter_check() to change it, or slo_drop_check() first.")));
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	sql = psprintf("INSERT INTO %s.slo_check_state (check_id, next_run) VALUES ($1, now())",
+				   ext.nspname);
+	values[0] = Int64GetDatum(id);
+	types[0] = INT8OID;
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "slo_guard: could not insert check state");
+
+	SPI_finish();
+	SloLeaveBookkeeping(&bk);
+	PG_RETURN_INT64(id);
+}
+
+PG_FUNCTION_INFO_V1(slo_alter_check);
+
+/*
+ * slo_alter_check(name, kind, params, severity, every, fail_after, labels,
+ * enabled): NULL arguments keep their value.  Changing kind or params makes
+ * the caller the check's owner (the check then runs as the caller) and runs
+ * it at the next pass.
+ */
+Datum
+slo_alter_check(PG_FUNCTION_ARGS)
+{
+	char	   *name = RequiredText(fcinfo, 0, "name");
+	SloExtension ext;
+	SloBookkeeping bk;
+	char	   *sql;
+	char	   *old_kind;
+	Jsonb	   *old_params;
+	const SloKind *kind;
+	bool		redefine = !PG_ARGISNULL(1) || !PG_ARGISNULL(2);
+	bool		isnull;
+	int64		id;
+	Oid			types[11] = {INT8OID, TEXTOID, JSONBOID, TEXTOID, INTERVALOID, INT4OID,
+	JSONBOID, BOOLOID, OIDOID, TEXTOID, BOOLOID};
+	Datum		values[11];
+	char		nulls[11];
+
+	SloGetExtension(&ext);
+	SloEnterBookkeeping(&ext, &bk);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "slo_guard: SPI_connect failed");
+
+	sql = psprintf("SELECT id, kind, params FROM %s.slo_check WHERE name = $1 FOR UPDATE",
+				   ext.nspname);
+	values[0] = CStringGetTextDatum(name);
+	types[0] = TEXTOID;
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "slo_guard: could not read check");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("check \"%s\" does not exist", name),
+				 errhint("SELECT name FROM slo_status() lists the checks.")));
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	old_kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	old_params = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+
+	/* Validate everything first; nothing is written on a bad argument. */
+	memset(nulls, 'n', sizeof(nulls));
+	types[0] = INT8OID;
+	values[0] = Int64GetDatum(id);
+	nulls[0] = ' ';
+	{
+		char	   *kindname = PG_ARGISNULL(1) ? old_kind : text_to_cstring(PG_GETARG_TEXT_PP(1));
+		Jsonb	   *params = PG_ARGISNULL(2) ? old_params : PG_GETARG_JSONB_P(2);
+
+		kind = SloGetKind(kindname);
+		if (redefine)
+		{
+			SloValidateCheckParams(kind, params);
+			values[1] = CStringGetTextDatum(kindname);
+			values[2] = JsonbPGetDatum(params);
+			nulls[1] = nulls[2] = ' ';
+			values[8] = ObjectIdGetDatum(GetUserId());
+			values[9] = CStringGetTextDatum(CurrentSearchPath());
+			nulls[8] = nulls[9] = ' ';
+		}
+	}
+	if (!PG_ARGISNULL(3))
+	{
+		values[3] = CStringGetTextDatum(ValidateSeverity(text_to_cstring(PG_GETARG_TEXT_PP(3))));
+		nulls[3] = ' ';
+	}
+	if (!PG_ARGISNULL(4))
+	{
+		ValidateEvery(PG_GETARG_INTERVAL_P(4));
+		values[4] = IntervalPGetDatum(PG_GETARG_INTERVAL_P(4));
+		nulls[4] = ' ';
+	}
+	if (!PG_ARGISNULL(5))
+	{
+		ValidateFailAfter(PG_GETARG_INT32(5));
+		values[5] = Int32GetDatum(PG_GETARG_INT32(5));
+		nulls[5] = ' ';
+	}
+	if (!PG_ARGISNULL(6))
+	{
+		ValidateLabels(PG_GETARG_JSONB_P(6));
+		values[6] = JsonbPGetDatum(PG_GETARG_JSONB_P(6));
+		nulls[6] = ' ';
+	}
+	if (!PG_ARGISNULL(7))
+	{
+		values[7] = BoolGetDatum(PG_GETARG_BOOL(7));
+		nulls[7] = ' ';
+	}
+	values[10] = BoolGetDatum(redefine);
+	nulls[10] = ' ';
+
+	sql = psprintf("UPDATE %s.slo_check SET kind = coalesce($2, kind), "
+				   "params = coalesce($3, params), severity = coalesce($4, severity), "
+				   "every = coalesce($5, every), fail_after = coalesce($6, fail_after), "
+				   "labels = coalesce($7, labels), enabled = coalesce($8, enabled), "
+				   "owner = coalesce($9, owner), search_path = coalesce($10, search_path), "
+				   "updated_at = now() WHERE id = $1", ext.nspname);
+	if (SPI_execute_with_args(sql, 10, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "slo_guard: could not update check");
+
+	/*
+	 * A new definition, a new schedule or a re-enabled check runs at the next
+	 * pass; the new "every" applies from then on.
+	 */
+	sql = psprintf("UPDATE %s.slo_check_state SET next_run = now() "
+				   "WHERE check_id = $1 AND ($11 OR $5 IS NOT NULL OR $8)", ext.nspname);
+	if (SPI_execute_with_args(sql, 11, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "slo_guard: could not update check state");
+
+	SPI_finish();
+	SloLeaveBookkeeping(&bk);
+	PG_RETURN_INT64(id);
+}
+
+PG_FUNCTION_INFO_V1(slo_drop_check);
+
+/* slo_drop_check(name, if_exists): remove a check, its state, alerts and results. */
+Datum
+slo_drop_check(PG_FUNCTION_ARGS)
+{
+	char	   *name = RequiredText(fcinfo, 0, "name");
+	bool		if_exists = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
+	SloExtension ext;
+	SloBookkeeping bk;
+	char	   *sql;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	int64		id;
+	bool		isnull;
+
+	SloGetExtension(&ext);
+	SloEnterBookkeeping(&ext, &bk);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "slo_guard: SPI_connect failed");
+
+	sql = psprintf("DELETE FROM %s.slo_check WHERE name = $1 RETURNING id", ext.nspname);
+	values[0] = CStringGetTextDatum(name);
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "slo_guard: could not delete check");
+	if (SPI_processed == 0)
+	{
+		if (!if_exists)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("check \"%s\" does not exist", name),
+					 errhint("Pass if_exists => true to ignore a missing check.")));
+		SPI_finish();
+		SloLeaveBookkeeping(&bk);
+		PG_RETURN_BOOL(false);
+	}
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	/* state and alerts go by ON DELETE CASCADE; results carry no foreign key */
+	sql = psprintf("DELETE FROM %s.slo_result WHERE check_id = $1", ext.nspname);
+	types[0] = INT8OID;
+	values[0] = Int64GetDatum(id);
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "slo_guard: could not delete results");
+
+	SPI_finish();
+	SloLeaveBookkeeping(&bk);
+	PG_RETURN_BOOL(true);
+}

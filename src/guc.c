@@ -1,0 +1,107 @@
+/*-------------------------------------------------------------------------
+ * guc.c
+ *	  Definition of every slo_guard.* setting, under a reserved prefix.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "commands/async.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "guc.h"
+
+char	   *slo_notify_channel = NULL;
+int			slo_check_timeout_ms = 10000;
+int			slo_keep_ok_results = SLO_KEEP_OK_ALL;
+char	   *slo_database = NULL;
+int			slo_naptime_ms = 1000;
+bool		slo_enabled = true;
+int			slo_result_retention_s = 30 * 24 * 3600;
+
+static const struct config_enum_entry keep_ok_options[] = {
+	{"all", SLO_KEEP_OK_ALL, false},
+	{"changes", SLO_KEEP_OK_CHANGES, false},
+	{NULL, 0, false}
+};
+
+/* A channel name must be a valid identifier length for NOTIFY. */
+static bool
+check_notify_channel(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+	{
+		GUC_check_errdetail("The channel name must not be empty.");
+		return false;
+	}
+	if (strlen(*newval) >= NAMEDATALEN)
+	{
+		GUC_check_errdetail("The channel name must be shorter than %d bytes.", NAMEDATALEN);
+		return false;
+	}
+	return true;
+}
+
+void
+SloGucInit(void)
+{
+	DefineCustomStringVariable("slo_guard.notify_channel",
+							   gettext_noop("NOTIFY channel on which alert events are sent."),
+							   NULL,
+							   &slo_notify_channel,
+							   "slo_guard",
+							   PGC_SUSET, 0,
+							   check_notify_channel, NULL, NULL);
+
+	DefineCustomIntVariable("slo_guard.check_timeout",
+							gettext_noop("Longest time one check may run before it is cancelled and recorded as an error."),
+							gettext_noop("A sql check's own \"timeout\" param overrides it."),
+							&slo_check_timeout_ms,
+							10000, 10, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("slo_guard.keep_ok_results",
+							 gettext_noop("Which ok results are kept in slo_result: all, or only changes of status."),
+							 NULL,
+							 &slo_keep_ok_results,
+							 SLO_KEEP_OK_ALL, keep_ok_options,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("slo_guard.database",
+							   gettext_noop("Database(s) the background worker serves, comma-separated."),
+							   NULL,
+							   &slo_database,
+							   "postgres",
+							   PGC_SIGHUP, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("slo_guard.naptime",
+							gettext_noop("How long the worker sleeps between passes when no check is due sooner."),
+							NULL,
+							&slo_naptime_ms,
+							1000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("slo_guard.enabled",
+							 gettext_noop("Whether the background worker runs checks."),
+							 NULL,
+							 &slo_enabled,
+							 true,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("slo_guard.result_retention",
+							gettext_noop("How long results are kept in slo_result before the worker trims them."),
+							NULL,
+							&slo_result_retention_s,
+							30 * 24 * 3600, 60, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("slo_guard");
+}

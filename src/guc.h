@@ -1,0 +1,27 @@
+/*-------------------------------------------------------------------------
+ * guc.h
+ *	  slo_guard.* settings.
+ *-------------------------------------------------------------------------
+ */
+#ifndef SLO_GUC_H
+#define SLO_GUC_H
+
+typedef enum SloKeepOk
+{
+	SLO_KEEP_OK_ALL,
+	SLO_KEEP_OK_CHANGES
+} SloKeepOk;
+
+extern char *slo_notify_channel;
+extern int	slo_check_timeout_ms;
+extern int	slo_keep_ok_results;
+
+/* Worker settings (used by worker.c). */
+extern char *slo_database;
+extern int	slo_naptime_ms;
+extern bool slo_enabled;
+extern int	slo_result_retention_s;
+
+extern void SloGucInit(void);
+
+#endif							/* SLO_GUC_H */

@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ * kind.h
+ *	  The table of check kinds.  A kind is a name, a param table, an optional
+ *	  extra validator and a runner; adding a kind means one file in
+ *	  src/kinds/ and one row in kind.c.
+ *-------------------------------------------------------------------------
+ */
+#ifndef SLO_KIND_H
+#define SLO_KIND_H
+
+#include "slo_guard.h"
+#include "params.h"
+
+typedef struct SloKind
+{
+	const char *name;
+	const char *description;
+	const SloParam *params;
+	/* Optional checks beyond the param table (cross-key rules, syntax). */
+	void		(*validate) (Jsonb *params);
+	/*
+	 * Run the check once and fill *out.  Called inside a subtransaction, as the
+	 * check's owner, with the check's search_path; it may ereport(ERROR), which
+	 * the run loop records as an `error` result.
+	 */
+	void		(*run) (const SloCheck *check, SloOutcome *out);
+} SloKind;
+
+/* Look a kind up by name; NULL if unknown. */
+extern const SloKind *SloFindKind(const char *name);
+/* Look a kind up, or raise 22023 naming it with the accepted kinds as hint. */
+extern const SloKind *SloGetKind(const char *name);
+/* Validate params for kind (generic table then kind->validate). */
+extern void SloValidateCheckParams(const SloKind *kind, Jsonb *params);
+
+/* Kinds, one per file in src/kinds/. */
+extern const SloKind SloKindTableExists;
+extern const SloKind SloKindColumnsExist;
+extern const SloKind SloKindFunctionExists;
+extern const SloKind SloKindMigration;
+extern const SloKind SloKindSetting;
+extern const SloKind SloKindSql;
+
+#endif							/* SLO_KIND_H */
