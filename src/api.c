@@ -224,6 +224,8 @@ slo_alter_check(PG_FUNCTION_ARGS)
 	JSONBOID, BOOLOID, OIDOID, TEXTOID, BOOLOID};
 	Datum		values[11];
 	char		nulls[11];
+	Oid			caller = GetUserId();
+	const char *search_path = CurrentSearchPath();	/* the caller's, not ours */
 
 	SloGetExtension(&ext);
 	SloEnterBookkeeping(&ext, &bk);
@@ -261,8 +263,8 @@ slo_alter_check(PG_FUNCTION_ARGS)
 			values[1] = CStringGetTextDatum(kindname);
 			values[2] = JsonbPGetDatum(params);
 			nulls[1] = nulls[2] = ' ';
-			values[8] = ObjectIdGetDatum(GetUserId());
-			values[9] = CStringGetTextDatum(CurrentSearchPath());
+			values[8] = ObjectIdGetDatum(caller);
+			values[9] = CStringGetTextDatum(search_path);
 			nulls[8] = nulls[9] = ' ';
 		}
 	}

@@ -10,6 +10,7 @@
 #include "commands/async.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/varlena.h"
 
 #include "guc.h"
 
@@ -44,6 +45,56 @@ check_notify_channel(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/*
+ * slo_guard.database: a comma-separated list of database names, taken as
+ * written (not downcased, as shared_preload_libraries); quote a name that
+ * contains a comma.  Empty means no worker.
+ */
+static bool
+check_database_list(char **newval, void **extra, GucSource source)
+{
+	char	   *raw;
+	List	   *names;
+	ListCell   *lc;
+	bool		ok = true;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+
+	raw = pstrdup(*newval);
+	if (!SplitGUCList(raw, ',', &names))
+	{
+		GUC_check_errdetail("List syntax is invalid: give database names separated by commas, in double quotes if a name contains a comma.");
+		pfree(raw);
+		list_free(names);
+		return false;
+	}
+	foreach(lc, names)
+	{
+		const char *name = (const char *) lfirst(lc);
+		ListCell   *lc2;
+
+		if (strlen(name) >= NAMEDATALEN)
+		{
+			GUC_check_errdetail("Database name \"%s\" is longer than %d bytes.", name, NAMEDATALEN - 1);
+			ok = false;
+			break;
+		}
+		for (lc2 = list_head(names); lc2 != lc; lc2 = lnext(names, lc2))
+			if (strcmp((const char *) lfirst(lc2), name) == 0)
+			{
+				GUC_check_errdetail("Database \"%s\" is listed twice.", name);
+				ok = false;
+				break;
+			}
+		if (!ok)
+			break;
+	}
+	list_free(names);
+	pfree(raw);
+	return ok;
+}
+
 void
 SloGucInit(void)
 {
@@ -73,11 +124,11 @@ SloGucInit(void)
 
 	DefineCustomStringVariable("slo_guard.database",
 							   gettext_noop("Database(s) the background worker serves, comma-separated."),
-							   NULL,
+							   gettext_noop("One worker runs per database listed; a database added on reload gets its worker without a restart, one removed loses it."),
 							   &slo_database,
 							   "postgres",
-							   PGC_SIGHUP, 0,
-							   NULL, NULL, NULL);
+							   PGC_SIGHUP, GUC_LIST_INPUT,
+							   check_database_list, NULL, NULL);
 
 	DefineCustomIntVariable("slo_guard.naptime",
 							gettext_noop("How long the worker sleeps between passes when no check is due sooner."),

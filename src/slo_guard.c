@@ -19,6 +19,7 @@
 
 #include "guc.h"
 #include "slo_guard.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -28,6 +29,7 @@ void
 _PG_init(void)
 {
 	SloGucInit();
+	SloWorkerInit();
 }
 
 static const char *const status_names[] = {"ok", "warn", "fail", "error"};

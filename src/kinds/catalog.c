@@ -111,7 +111,10 @@ table_exists_run(const SloCheck *check, SloOutcome *out)
 
 	if (nmissing == 0)
 		SloOutcomeSet(out, SLO_OK, true, 0, "%s exist%s.",
-					  n == 1 ? tables[0] : psprintf("All %d tables", n), n == 1 ? "s" : "");
+					  n == 1 ? psprintf("Table %s", tables[0]) : psprintf("All %d tables", n),
+					  n == 1 ? "s" : "");
+	else if (n == 1)
+		SloOutcomeSet(out, SLO_FAIL, true, 1, "Table %s is missing.", tables[0]);
 	else
 		SloOutcomeSet(out, SLO_FAIL, true, nmissing, "%d of %d tables missing: %s.",
 					  nmissing, n, JoinNames(missing, nmissing));
@@ -257,7 +260,10 @@ function_exists_run(const SloCheck *check, SloOutcome *out)
 
 	if (nmissing == 0)
 		SloOutcomeSet(out, SLO_OK, true, 0, "%s exist%s.",
-					  n == 1 ? funcs[0] : psprintf("All %d functions", n), n == 1 ? "s" : "");
+					  n == 1 ? psprintf("Function %s", funcs[0]) : psprintf("All %d functions", n),
+					  n == 1 ? "s" : "");
+	else if (n == 1)
+		SloOutcomeSet(out, SLO_FAIL, true, 1, "Function %s is missing.", funcs[0]);
 	else
 		SloOutcomeSet(out, SLO_FAIL, true, nmissing, "%d of %d functions missing: %s.",
 					  nmissing, n, JoinNames(missing, nmissing));

@@ -1,0 +1,914 @@
+/*-------------------------------------------------------------------------
+ * worker.c
+ *	  The background worker: the database watches itself.
+ *
+ *	  A launcher ("slo_guard launcher", registered at preload) reads
+ *	  slo_guard.database and starts one dynamic worker ("slo_guard") per
+ *	  listed database, passing the database OID as bgw_main_arg.  It looks
+ *	  again on SIGHUP and every few seconds, so a database added to the list
+ *	  or created later gets its worker without a restart.  A worker whose
+ *	  database leaves the list exits by itself.
+ *
+ *	  Each worker loops as worker_spi and pg_cron do: one transaction per pass
+ *	  running the due checks through SloRunChecks() (the code behind
+ *	  slo_run_checks()), then a sleep on its latch until the next check is due
+ *	  or slo_guard.naptime has passed.  A pass that fails is reported, rolled
+ *	  back and retried after a growing back-off; it never kills the worker.
+ *	  The worker also trims slo_result to slo_guard.result_retention, one small
+ *	  batch at a time.
+ *
+ *	  Both the launcher and the workers start only once recovery has finished:
+ *	  a hot standby runs no slo_guard process at all (it could not write a
+ *	  result), and the postmaster starts them when the standby is promoted.
+ *
+ *	  A small shared array maps database OID -> worker latch.  It lets a
+ *	  worker find out that another one already serves its database (after a
+ *	  launcher restart), and lets a backend that changed checks wake the
+ *	  worker at commit (SloWorkerWakeOnCommit, as pg_net's wake()).
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+#include "utils/wait_event.h"
+
+#include "extension.h"
+#include "guc.h"
+#include "run.h"
+#include "slo_guard.h"
+#include "worker.h"
+
+/* Seconds the postmaster waits before restarting a worker that died. */
+#define SLO_RESTART_SECONDS		5
+/* How often the launcher looks for databases created or dropped since. */
+#define SLO_LAUNCHER_INTERVAL_MS 10000
+/* Rows deleted from slo_result per trim, and pause between trims. */
+#define SLO_TRIM_BATCH			1000
+#define SLO_TRIM_INTERVAL_MS	10000
+/* Longest back-off after repeated failed passes (unless naptime is longer). */
+#define SLO_MAX_BACKOFF_MS		60000
+
+/* One running worker, as seen by other processes. */
+typedef struct SloWorkerSlot
+{
+	Oid			dboid;			/* InvalidOid if the slot is free */
+	pid_t		pid;
+	Latch	   *latch;
+} SloWorkerSlot;
+
+typedef struct SloWorkerShared
+{
+	slock_t		mutex;
+	int			nslots;
+	SloWorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
+} SloWorkerShared;
+
+static SloWorkerShared *slo_shared = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* Backend side of SloWorkerWakeOnCommit. */
+static bool wake_pending = false;
+static bool wake_callback_registered = false;
+
+/* Worker process state. */
+static bool am_slo_worker = false;
+static int	my_slot = -1;
+static char *worker_dbname = NULL;
+static MemoryContext pass_cxt = NULL;
+static int	consecutive_failures = 0;
+static uint64 pass_count = 0;
+static TimestampTz next_trim_at = 0;
+static int	extension_seen = -1;	/* -1 unknown, 0 absent, 1 present */
+
+/* Launcher process state: one entry per database it started a worker for. */
+typedef struct SloDbWorker
+{
+	Oid			dboid;
+	char		name[NAMEDATALEN];
+	BackgroundWorkerHandle *handle; /* NULL if none registered by us */
+	bool		register_failed;
+} SloDbWorker;
+
+/* A row of pg_database, as the launcher needs it. */
+typedef struct SloDbInfo
+{
+	Oid			oid;
+	char		name[NAMEDATALEN];
+	bool		allowconn;
+} SloDbInfo;
+
+static MemoryContext launcher_cxt = NULL;
+static List *launcher_dbs = NIL;	/* SloDbWorker * */
+static List *launcher_warned = NIL; /* names already warned about */
+
+
+/* ---------------------------------------------------------------------
+ * Shared memory
+ * ---------------------------------------------------------------------
+ */
+
+/* Size of the OID -> latch map: one slot per possible background worker. */
+static Size
+SloWorkerShmemSize(void)
+{
+	return add_size(offsetof(SloWorkerShared, slots),
+					mul_size(max_worker_processes, sizeof(SloWorkerSlot)));
+}
+
+/* PG 15 wants add-in shared memory requested from this hook. */
+static void
+SloWorkerShmemRequest(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(SloWorkerShmemSize());
+}
+
+/* Create (postmaster) or attach to (EXEC_BACKEND children) the map. */
+static void
+SloWorkerShmemStartup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	slo_shared = ShmemInitStruct("slo_guard workers", SloWorkerShmemSize(), &found);
+	if (!found)
+	{
+		SpinLockInit(&slo_shared->mutex);
+		slo_shared->nslots = max_worker_processes;
+		for (int i = 0; i < slo_shared->nslots; i++)
+		{
+			slo_shared->slots[i].dboid = InvalidOid;
+			slo_shared->slots[i].pid = 0;
+			slo_shared->slots[i].latch = NULL;
+		}
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Is a worker running for this database right now? */
+static bool
+SloWorkerRunningFor(Oid dboid)
+{
+	bool		running = false;
+
+	SpinLockAcquire(&slo_shared->mutex);
+	for (int i = 0; i < slo_shared->nslots; i++)
+		if (slo_shared->slots[i].dboid == dboid)
+		{
+			running = true;
+			break;
+		}
+	SpinLockRelease(&slo_shared->mutex);
+	return running;
+}
+
+/*
+ * Take this database's slot; false if another worker already holds it (a
+ * launcher restarted after a crash may start a second one).
+ */
+static bool
+SloWorkerClaimSlot(void)
+{
+	int			free_slot = -1;
+
+	SpinLockAcquire(&slo_shared->mutex);
+	for (int i = 0; i < slo_shared->nslots; i++)
+	{
+		if (slo_shared->slots[i].dboid == MyDatabaseId)
+		{
+			SpinLockRelease(&slo_shared->mutex);
+			return false;
+		}
+		if (free_slot < 0 && !OidIsValid(slo_shared->slots[i].dboid))
+			free_slot = i;
+	}
+	if (free_slot >= 0)
+	{
+		slo_shared->slots[free_slot].dboid = MyDatabaseId;
+		slo_shared->slots[free_slot].pid = MyProcPid;
+		slo_shared->slots[free_slot].latch = MyLatch;
+		my_slot = free_slot;
+	}
+	SpinLockRelease(&slo_shared->mutex);
+	return free_slot >= 0;
+}
+
+/* on exit: give the slot back so that a restarted worker can take it. */
+static void
+SloWorkerReleaseSlot(int code, Datum arg)
+{
+	if (my_slot < 0)
+		return;
+	SpinLockAcquire(&slo_shared->mutex);
+	if (slo_shared->slots[my_slot].pid == MyProcPid)
+	{
+		slo_shared->slots[my_slot].dboid = InvalidOid;
+		slo_shared->slots[my_slot].pid = 0;
+		slo_shared->slots[my_slot].latch = NULL;
+	}
+	SpinLockRelease(&slo_shared->mutex);
+	my_slot = -1;
+}
+
+/* Set the latch of the worker serving dboid, if there is one. */
+static void
+SloWakeWorker(Oid dboid)
+{
+	Latch	   *latch = NULL;
+
+	SpinLockAcquire(&slo_shared->mutex);
+	for (int i = 0; i < slo_shared->nslots; i++)
+		if (slo_shared->slots[i].dboid == dboid)
+		{
+			latch = slo_shared->slots[i].latch;
+			break;
+		}
+	SpinLockRelease(&slo_shared->mutex);
+
+	/* A PGPROC latch stays valid memory; waking a reused one is harmless. */
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+/* At commit, wake the worker if a change to checks asked for it. */
+static void
+SloWakeXactCallback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (wake_pending)
+			{
+				wake_pending = false;
+				SloWakeWorker(MyDatabaseId);
+			}
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			wake_pending = false;
+			break;
+		default:
+			break;
+	}
+}
+
+void
+SloWorkerWakeOnCommit(void)
+{
+	if (slo_shared == NULL || am_slo_worker)
+		return;
+	if (!wake_callback_registered)
+	{
+		RegisterXactCallback(SloWakeXactCallback, NULL);
+		wake_callback_registered = true;
+	}
+	wake_pending = true;
+}
+
+
+/* ---------------------------------------------------------------------
+ * Registration
+ * ---------------------------------------------------------------------
+ */
+
+/* Fill the fields launcher and workers share. */
+static void
+SloFillWorker(BackgroundWorker *worker, const char *function)
+{
+	memset(worker, 0, sizeof(BackgroundWorker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	/* Nothing to do on a standby: start after promotion (or normal startup). */
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = SLO_RESTART_SECONDS;
+	strlcpy(worker->bgw_library_name, "slo_guard", BGW_MAXLEN);
+	strlcpy(worker->bgw_function_name, function, BGW_MAXLEN);
+}
+
+void
+SloWorkerInit(void)
+{
+	BackgroundWorker worker;
+
+	/* Loaded into a session, or by pg_upgrade: functions only, no worker. */
+	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
+		return;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = SloWorkerShmemRequest;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = SloWorkerShmemStartup;
+
+	SloFillWorker(&worker, "SloLauncherMain");
+	strlcpy(worker.bgw_name, "slo_guard launcher", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "slo_guard launcher", BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
+}
+
+/* Start the worker for one database; NULL (and a warning) if no slot is free. */
+static BackgroundWorkerHandle *
+SloStartDbWorker(Oid dboid, const char *dbname, bool warn)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+
+	SloFillWorker(&worker, "SloWorkerMain");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "slo_guard worker for database %s", dbname);
+	strlcpy(worker.bgw_type, "slo_guard", BGW_MAXLEN);
+	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
+	worker.bgw_notify_pid = 0;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		if (warn)
+			ereport(WARNING,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("could not start the slo_guard worker for database \"%s\"", dbname),
+					 errdetail("All %d background worker slots are in use.", max_worker_processes),
+					 errhint("Raise max_worker_processes; the launcher retries every %d seconds.",
+							 SLO_LAUNCHER_INTERVAL_MS / 1000)));
+		return NULL;
+	}
+	return handle;
+}
+
+
+/* ---------------------------------------------------------------------
+ * slo_guard.database
+ * ---------------------------------------------------------------------
+ */
+
+/* The database names in slo_guard.database (the check hook vetted the syntax). */
+static List *
+SloDatabaseList(void)
+{
+	List	   *names = NIL;
+	char	   *raw = pstrdup(slo_database ? slo_database : "");
+
+	if (!SplitGUCList(raw, ',', &names))
+		names = NIL;
+	return names;
+}
+
+static bool
+SloDatabaseListed(const char *dbname)
+{
+	ListCell   *lc;
+
+	foreach(lc, SloDatabaseList())
+		if (strcmp((char *) lfirst(lc), dbname) == 0)
+			return true;
+	return false;
+}
+
+
+/* ---------------------------------------------------------------------
+ * Launcher
+ * ---------------------------------------------------------------------
+ */
+
+/* Read pg_database (a shared catalog: no database connection needed). */
+static List *
+SloReadDatabases(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *result = NIL;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database form = (Form_pg_database) GETSTRUCT(tup);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		SloDbInfo  *info = palloc0(sizeof(SloDbInfo));
+
+		info->oid = form->oid;
+		strlcpy(info->name, NameStr(form->datname), NAMEDATALEN);
+		info->allowconn = form->datallowconn;
+		result = lappend(result, info);
+		MemoryContextSwitchTo(old);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	return result;
+}
+
+/* Warn once about a listed database that cannot be served (until it can). */
+static void
+SloLauncherWarnOnce(const char *name, bool exists)
+{
+	ListCell   *lc;
+	MemoryContext old;
+
+	foreach(lc, launcher_warned)
+		if (strcmp((char *) lfirst(lc), name) == 0)
+			return;
+	if (!exists)
+		ereport(WARNING,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("database \"%s\" listed in slo_guard.database does not exist", name),
+				 errhint("Create it (the launcher notices within %d seconds), or remove it from slo_guard.database and reload.",
+						 SLO_LAUNCHER_INTERVAL_MS / 1000)));
+	else
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("database \"%s\" listed in slo_guard.database does not allow connections", name),
+				 errhint("Run ALTER DATABASE ... ALLOW_CONNECTIONS true, or remove it from slo_guard.database and reload.")));
+	old = MemoryContextSwitchTo(launcher_cxt);
+	launcher_warned = lappend(launcher_warned, pstrdup(name));
+	MemoryContextSwitchTo(old);
+}
+
+static void
+SloLauncherForgetWarning(const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, launcher_warned)
+		if (strcmp((char *) lfirst(lc), name) == 0)
+		{
+			launcher_warned = foreach_delete_current(launcher_warned, lc);
+			return;
+		}
+}
+
+/*
+ * Make the set of workers match slo_guard.database.  After a reload, a
+ * database whose worker stopped is started again (it exited because it had
+ * been taken off the list, or it is waiting to be restarted and will then
+ * yield to the new one).  Between reloads only databases that have no worker
+ * yet are started, so a worker waiting out its restart delay is left alone.
+ */
+static void
+SloLauncherReconcile(bool reloaded, MemoryContext tmp_cxt)
+{
+	MemoryContext old;
+	List	   *dbs;
+	List	   *keep = NIL;
+	ListCell   *lc;
+
+	MemoryContextReset(tmp_cxt);
+	old = MemoryContextSwitchTo(tmp_cxt);
+	dbs = SloReadDatabases();
+
+	foreach(lc, SloDatabaseList())
+	{
+		const char *name = (const char *) lfirst(lc);
+		SloDbInfo  *db = NULL;
+		SloDbWorker *w = NULL;
+		ListCell   *lc2;
+		bool		need_start;
+
+		foreach(lc2, dbs)
+			if (strcmp(((SloDbInfo *) lfirst(lc2))->name, name) == 0)
+				db = (SloDbInfo *) lfirst(lc2);
+		if (db == NULL || !db->allowconn)
+		{
+			SloLauncherWarnOnce(name, db != NULL);
+			continue;
+		}
+		SloLauncherForgetWarning(name);
+
+		/* already handled (listed twice)? */
+		foreach(lc2, keep)
+			if (((SloDbWorker *) lfirst(lc2))->dboid == db->oid)
+				w = (SloDbWorker *) lfirst(lc2);
+		if (w != NULL)
+			continue;
+
+		foreach(lc2, launcher_dbs)
+			if (((SloDbWorker *) lfirst(lc2))->dboid == db->oid)
+			{
+				w = (SloDbWorker *) lfirst(lc2);
+				launcher_dbs = foreach_delete_current(launcher_dbs, lc2);
+				break;
+			}
+
+		if (w == NULL)
+		{
+			w = MemoryContextAllocZero(launcher_cxt, sizeof(SloDbWorker));
+			w->dboid = db->oid;
+			strlcpy(w->name, db->name, NAMEDATALEN);
+			need_start = true;
+		}
+		else if (w->handle == NULL)
+			need_start = reloaded || w->register_failed;
+		else
+		{
+			pid_t		pid;
+
+			need_start = reloaded &&
+				GetBackgroundWorkerPid(w->handle, &pid) == BGWH_STOPPED;
+		}
+
+		if (need_start && !SloWorkerRunningFor(w->dboid))
+		{
+			BackgroundWorkerHandle *h;
+
+			MemoryContextSwitchTo(launcher_cxt);
+			h = SloStartDbWorker(w->dboid, w->name, !w->register_failed);
+			MemoryContextSwitchTo(tmp_cxt);
+			if (h != NULL)
+			{
+				if (w->handle)
+					pfree(w->handle);
+				w->handle = h;
+				w->register_failed = false;
+			}
+			else
+				w->register_failed = true;
+		}
+
+		MemoryContextSwitchTo(launcher_cxt);
+		keep = lappend(keep, w);
+		MemoryContextSwitchTo(tmp_cxt);
+	}
+
+	/*
+	 * Entries left over are no longer listed.  Their workers exit by themselves
+	 * at their next reload; only a worker whose database is gone (dropped WITH
+	 * (FORCE) and now failing to reconnect) needs to be told to stop.
+	 */
+	foreach(lc, launcher_dbs)
+	{
+		SloDbWorker *w = (SloDbWorker *) lfirst(lc);
+		bool		exists = false;
+		ListCell   *lc2;
+
+		foreach(lc2, dbs)
+			if (((SloDbInfo *) lfirst(lc2))->oid == w->dboid)
+				exists = true;
+		if (w->handle != NULL)
+		{
+			if (!exists)
+				TerminateBackgroundWorker(w->handle);
+			pfree(w->handle);
+		}
+		pfree(w);
+	}
+	list_free(launcher_dbs);
+	launcher_dbs = keep;
+
+	MemoryContextSwitchTo(old);
+}
+
+void
+SloLauncherMain(Datum main_arg)
+{
+	MemoryContext tmp_cxt;
+	bool		reloaded = true;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	/* Connected to no database: it reads only pg_database. */
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	SetConfigOption("application_name", "slo_guard launcher", PGC_USERSET, PGC_S_SESSION);
+
+	launcher_cxt = AllocSetContextCreate(TopMemoryContext, "slo_guard launcher",
+										 ALLOCSET_DEFAULT_SIZES);
+	tmp_cxt = AllocSetContextCreate(launcher_cxt, "slo_guard launcher pass",
+									ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		pgstat_report_activity(STATE_RUNNING, "slo_guard: starting workers");
+		SloLauncherReconcile(reloaded, tmp_cxt);
+		pgstat_report_activity(STATE_IDLE, NULL);
+		reloaded = false;
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 SLO_LAUNCHER_INTERVAL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			reloaded = true;
+		}
+	}
+}
+
+
+/* ---------------------------------------------------------------------
+ * Worker
+ * ---------------------------------------------------------------------
+ */
+
+/* Name the worker and its database in any error raised during a pass. */
+static void
+SloWorkerErrorContext(void *arg)
+{
+	errcontext("slo_guard worker for database \"%s\"", worker_dbname);
+}
+
+/* Log once when the extension appears in or leaves our database. */
+static void
+SloNoteExtension(bool found, const SloExtension *ext)
+{
+	int			now_seen = found ? 1 : 0;
+
+	if (now_seen == extension_seen)
+		return;
+	if (found)
+		ereport(LOG,
+				(errmsg("slo_guard worker serving database \"%s\" (extension in schema %s)",
+						worker_dbname, ext->nspname)));
+	else if (extension_seen == -1)
+		ereport(LOG,
+				(errmsg("slo_guard worker waiting for CREATE EXTENSION slo_guard in database \"%s\"",
+						worker_dbname)));
+	else
+		ereport(LOG,
+				(errmsg("slo_guard extension dropped from database \"%s\"; worker waiting",
+						worker_dbname)));
+	extension_seen = now_seen;
+}
+
+/*
+ * Delete one batch of results older than slo_guard.result_retention.  Only
+ * the oldest SLO_TRIM_BATCH rows by id are looked at, through the primary
+ * key, so a trim costs the same however large the table is and whether or
+ * not anything is old (ids grow with time; a row the batch misses is caught
+ * once the rows before it have aged out).  Returns the number deleted.
+ */
+static uint64
+SloTrimResults(const SloExtension *ext)
+{
+	StringInfoData q;
+	SloBookkeeping bk;
+	uint64		deleted;
+	int			ret;
+
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "DELETE FROM %s.slo_result WHERE id = ANY (ARRAY("
+					 "SELECT id FROM (SELECT id, at FROM %s.slo_result ORDER BY id LIMIT %d) oldest"
+					 " WHERE at < now() - make_interval(secs => %d)))",
+					 ext->nspname, ext->nspname, SLO_TRIM_BATCH, slo_result_retention_s);
+
+	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	SloEnterBookkeeping(ext, &bk);
+	ret = SPI_execute(q.data, false, 0);
+	if (ret != SPI_OK_DELETE)
+		elog(ERROR, "could not trim slo_result: %s", SPI_result_code_string(ret));
+	deleted = SPI_processed;
+	SloLeaveBookkeeping(&bk);
+	SPI_finish();
+	return deleted;
+}
+
+/* Trim in its own transaction, so that a trim problem never loses results. */
+static void
+SloTrimPass(void)
+{
+	SloExtension ext;
+	uint64		deleted = 0;
+
+	/* Set first: a failing trim is retried after the interval, not every pass. */
+	next_trim_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), SLO_TRIM_INTERVAL_MS);
+
+	pgstat_report_activity(STATE_RUNNING, "slo_guard: trimming slo_result");
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SloFindExtension(&ext))
+		deleted = SloTrimResults(&ext);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+
+	/* A full batch means more is waiting: trim again next pass. */
+	if (deleted >= SLO_TRIM_BATCH)
+		next_trim_at = 0;
+	if (deleted > 0)
+		elog(DEBUG1, "slo_guard trimmed " UINT64_FORMAT " results in database \"%s\"",
+			 deleted, worker_dbname);
+}
+
+/* Sleep after the n-th failed pass in a row: naptime, doubling, capped. */
+static long
+SloBackoffMs(int failures)
+{
+	long		ms = slo_naptime_ms;
+	long		cap = Max(SLO_MAX_BACKOFF_MS, slo_naptime_ms);
+
+	for (int i = 1; i < failures && ms < cap; i++)
+		ms *= 2;
+	return Min(ms, cap);
+}
+
+/*
+ * One pass: run the due checks in one transaction, then maybe trim.  Returns
+ * how long to sleep (ms): until the next check is due, at most naptime, longer
+ * after failures.
+ */
+static long
+SloWorkerPass(void)
+{
+	volatile bool found = false;
+	volatile bool failed = false;
+	volatile int nrun = 0;
+	volatile TimestampTz next_due = DT_NOEND;
+	ErrorContextCallback errcb;
+	TimestampTz now;
+	long		timeout;
+
+	/* Paused, or (defensively) in recovery: write nothing, say nothing. */
+	if (!slo_enabled || RecoveryInProgress())
+		return slo_naptime_ms;
+
+	MemoryContextReset(pass_cxt);
+	MemoryContextSwitchTo(pass_cxt);
+	pass_count++;
+
+	errcb.callback = SloWorkerErrorContext;
+	errcb.arg = NULL;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	PG_TRY();
+	{
+		SloExtension ext;
+		char		activity[64];
+
+		snprintf(activity, sizeof(activity),
+				 "slo_guard: running due checks (pass " UINT64_FORMAT ")", pass_count);
+		pgstat_report_activity(STATE_RUNNING, activity);
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		found = SloFindExtension(&ext);
+		if (found)
+		{
+			SloNoteExtension(true, &ext);
+			nrun = SloRunChecks(&ext, true, NULL, NULL);
+			next_due = SloNextDue(&ext);
+		}
+		else
+			SloNoteExtension(false, NULL);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		pgstat_report_stat(false);
+
+		if (found && GetCurrentTimestamp() >= next_trim_at)
+			SloTrimPass();
+
+		consecutive_failures = 0;
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		AbortOutOfAnyTransaction();
+		FlushErrorState();
+		RESUME_INTERRUPTS();
+		failed = true;
+		consecutive_failures++;
+	}
+	PG_END_TRY();
+
+	error_context_stack = errcb.previous;
+	MemoryContextSwitchTo(pass_cxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	if (failed)
+	{
+		timeout = SloBackoffMs(consecutive_failures);
+		ereport(LOG,
+				(errmsg("slo_guard worker for database \"%s\": pass failed, retrying in %ld ms",
+						worker_dbname, timeout)));
+		return timeout;
+	}
+
+	timeout = slo_naptime_ms;
+	if (found && next_due != DT_NOEND)
+	{
+		now = GetCurrentTimestamp();
+		if (next_due <= now)
+		{
+			/*
+			 * Due already: run again at once if this pass did work (a check fell
+			 * due while it ran); if it ran nothing, what is due is being run by
+			 * someone else (pg_cron, a hand call), so do not spin on it.
+			 */
+			if (nrun > 0)
+				timeout = 0;
+		}
+		else
+		{
+			/* round up, so that we never wake a hair before it is due */
+			int64		ms = (next_due - now + 999) / 1000;
+
+			if (ms < timeout)
+				timeout = (long) ms;
+		}
+	}
+	return timeout;
+}
+
+void
+SloWorkerMain(Datum main_arg)
+{
+	Oid			dboid = DatumGetObjectId(main_arg);
+
+	am_slo_worker = true;
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	SetConfigOption("application_name", "slo_guard", PGC_USERSET, PGC_S_SESSION);
+
+	StartTransactionCommand();
+	worker_dbname = MemoryContextStrdup(TopMemoryContext, get_database_name(MyDatabaseId));
+	CommitTransactionCommand();
+
+	if (!SloDatabaseListed(worker_dbname))
+	{
+		ereport(LOG,
+				(errmsg("slo_guard worker for database \"%s\" exiting: the database is no longer listed in slo_guard.database",
+						worker_dbname)));
+		proc_exit(0);
+	}
+	before_shmem_exit(SloWorkerReleaseSlot, (Datum) 0);
+	if (!SloWorkerClaimSlot())
+	{
+		/* Exit code 0: the postmaster forgets this worker. */
+		ereport(LOG,
+				(errmsg("slo_guard worker for database \"%s\" exiting: another worker already serves it",
+						worker_dbname)));
+		proc_exit(0);
+	}
+
+	pass_cxt = AllocSetContextCreate(TopMemoryContext, "slo_guard worker pass",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		long		timeout;
+
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			if (!SloDatabaseListed(worker_dbname))
+			{
+				ereport(LOG,
+						(errmsg("slo_guard worker for database \"%s\" exiting: the database is no longer listed in slo_guard.database",
+								worker_dbname)));
+				proc_exit(0);
+			}
+		}
+
+		timeout = SloWorkerPass();
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
