@@ -104,7 +104,16 @@ SELECT slo_alter_check('resolvers', kind => 'table_exists', params => '{"tables"
 SELECT check_name, status, summary FROM slo_run_checks() ORDER BY check_name;
 
 -- Bad input when adding: clear errors, nothing half-made.
-\set VERBOSITY verbose
+CREATE FUNCTION pg_temp.sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS
+$$ BEGIN EXECUTE q; RETURN 'no error'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE; END $$;
+SELECT q, pg_temp.sqlstate_of(q) FROM (VALUES
+  ($q$SELECT slo_add_check('critical_tables', 'table_exists', '{"tables": ["users"]}')$q$),
+  ($q$SELECT slo_add_check('x', 'no_such_kind')$q$),
+  ($q$SELECT slo_add_check('x', 'table_exists', '{"tabels": ["users"]}')$q$),
+  ($q$SELECT slo_add_check('x', 'table_exists', '{"tables": ["users"]}', every => '500 ms')$q$),
+  ($q$SELECT slo_add_check(NULL, 'table_exists', '{"tables": ["users"]}')$q$),
+  ($q$SELECT slo_alter_check('no_such_check', severity => 'P1')$q$),
+  ($q$SELECT slo_drop_check('no_such_check')$q$)) AS t(q);
 SELECT slo_add_check('critical_tables', 'table_exists', '{"tables": ["users"]}');
 SELECT slo_add_check('x', 'no_such_kind');
 SELECT slo_add_check('x', 'table_exists', '{"tabels": ["users"]}');
@@ -122,7 +131,6 @@ SELECT slo_add_check('', 'table_exists', '{"tables": ["users"]}');
 SELECT slo_add_check('objective:x', 'table_exists', '{"tables": ["users"]}');
 SELECT slo_add_check(NULL, 'table_exists', '{"tables": ["users"]}');
 SELECT slo_add_check('x', 'table_exists', NULL);
-\set VERBOSITY default
 SELECT count(*) AS checks, (SELECT count(*) FROM slo_check_state) AS states FROM slo_check;
 
 -- A check may name objects that do not exist yet.
