@@ -256,6 +256,7 @@ LoadDue(const SloExtension *ext, bool only_due, MemoryContext cxt,
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 		Datum		d;
 
+		it->check.ext = ext;
 		it->check.id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		it->check.name = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
 		it->kind_name = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));

@@ -23,6 +23,7 @@ typedef enum SloStatus
 } SloStatus;
 
 struct SloKind;
+struct SloExtension;
 
 /* A check as loaded for one run (from slo_check). */
 typedef struct SloCheck
@@ -37,6 +38,9 @@ typedef struct SloCheck
 	char	   *search_path;
 	int			fail_after;
 	int64		every_us;
+	/* where slo_guard lives; a runner that keeps its own history writes there
+	 * inside SloEnterBookkeeping()/SloLeaveBookkeeping() (extension.h) */
+	const struct SloExtension *ext;
 } SloCheck;
 
 /*
