@@ -222,7 +222,7 @@ NextRun(TimestampTz prev_next, int64 every_us, TimestampTz now)
 /* ---- loading and writing ---- */
 
 static void
-LoadDue(const SloExtension *ext, bool only_due, MemoryContext cxt,
+LoadDue(const SloExtension *ext, bool only_due, bool lock, MemoryContext cxt,
 		SloRunItem **items_out, int *n_out)
 {
 	char	   *sql;
@@ -237,12 +237,11 @@ LoadDue(const SloExtension *ext, bool only_due, MemoryContext cxt,
 				   "       s.status, s.since, s.next_run, s.fail_streak, s.first_fail_at, s.alert_id "
 				   "FROM %s.slo_check c JOIN %s.slo_check_state s ON s.check_id = c.id "
 				   "WHERE c.enabled AND (NOT $1 OR s.next_run <= $2) "
-				   "ORDER BY s.next_run, c.id "
-				   "FOR UPDATE OF s SKIP LOCKED",
-				   ext->nspname, ext->nspname);
+				   "ORDER BY s.next_run, c.id %s",
+				   ext->nspname, ext->nspname, lock ? "FOR UPDATE OF s SKIP LOCKED" : "");
 	values[0] = BoolGetDatum(only_due);
 	values[1] = TimestampTzGetDatum(GetCurrentTimestamp());
-	if (SPI_execute_with_args(sql, 2, types, values, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(sql, 2, types, values, NULL, !lock, 0) != SPI_OK_SELECT)
 		elog(ERROR, "slo_guard: could not read due checks");
 
 	n = (int) SPI_processed;
@@ -450,17 +449,18 @@ EmitResults(SloRunItem *items, int n, Tuplestorestate *out, TupleDesc desc)
 int
 SloRunChecks(const SloExtension *ext, bool only_due, Tuplestorestate *out, TupleDesc outdesc)
 {
+	/*
+	 * On a hot standby nothing can be written: checks run and their results
+	 * are returned, but no result, state or alert is stored and nothing is
+	 * notified (the primary's slo_guard does that).  This is how a standby's
+	 * own replication_lag is read.
+	 */
+	bool		readonly = RecoveryInProgress();
 	MemoryContext passcxt;
 	MemoryContext oldcxt;
 	SloBookkeeping bk;
 	SloRunItem *items;
 	int			n;
-
-	if (RecoveryInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("slo_guard cannot run checks on a hot standby"),
-				 errhint("Checks run on the primary; a replication_lag check there watches the standbys.")));
 
 	passcxt = AllocSetContextCreate(CurrentMemoryContext, "slo_guard pass",
 									ALLOCSET_DEFAULT_SIZES);
@@ -470,7 +470,7 @@ SloRunChecks(const SloExtension *ext, bool only_due, Tuplestorestate *out, Tuple
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "slo_guard: SPI_connect failed");
 
-	LoadDue(ext, only_due, passcxt, &items, &n);
+	LoadDue(ext, only_due, !readonly, passcxt, &items, &n);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -478,7 +478,7 @@ SloRunChecks(const SloExtension *ext, bool only_due, Tuplestorestate *out, Tuple
 		RunOne(&items[i], passcxt);
 	}
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n && !readonly; i++)
 	{
 		SloRunItem *it = &items[i];
 
@@ -487,7 +487,7 @@ SloRunChecks(const SloExtension *ext, bool only_due, Tuplestorestate *out, Tuple
 					 it->out.status == SLO_OK && it->had_status && it->prev_status == SLO_OK);
 		SloAlertApply(ext, &it->check, &it->alert, &it->out, it->at);
 	}
-	if (n > 0)
+	if (n > 0 && !readonly)
 	{
 		WriteResults(ext, items, n);
 		WriteState(ext, items, n);

@@ -21,7 +21,8 @@
  * Results, state and alert transitions are written in this transaction.  If
  * out is not NULL, one slo_result row per run is added to it (outdesc is the
  * slo_result row type).  Returns the number of checks run.  The caller must
- * not be connected to SPI.
+ * not be connected to SPI.  On a hot standby the checks run read-only: results
+ * are returned but nothing is stored or notified.
  */
 extern int	SloRunChecks(const SloExtension *ext, bool only_due,
 						 Tuplestorestate *out, TupleDesc outdesc);
