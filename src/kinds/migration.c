@@ -51,7 +51,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
-#include "nodes/makefuncs.h"
+#include "nodes/value.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -175,14 +175,14 @@ RunQuery(const char *sql, int nargs, Oid *argtypes, Datum *values)
 		elog(ERROR, "migration check query failed: %s", SPI_result_code_string(ret));
 }
 
-/* Text of a column of the first result row (NULL for SQL NULL). */
+/* Text of a result column (NULL for SQL NULL). */
 static char *
 ResultText(int row, int col)
 {
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
 }
 
-/* int8 of a column of the first result row. */
+/* A result column that holds a count. */
 static int64
 ResultInt64(int row, int col)
 {
@@ -191,21 +191,17 @@ ResultInt64(int row, int col)
 	return s ? pg_strtoint64(s) : 0;
 }
 
-/* The greatest version among rows of column 1 (NULLs skipped); count in *n. */
+/* The greatest version in column 1 of the result (NULLs skipped). */
 static char *
-MaxVersion(int *n)
+MaxVersion(void)
 {
 	char	   *best = NULL;
 
-	*n = 0;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		char	   *v = ResultText(i, 1);
 
-		if (v == NULL)
-			continue;
-		(*n)++;
-		if (best == NULL || VersionCmp(v, best) > 0)
+		if (v != NULL && (best == NULL || VersionCmp(v, best) > 0))
 			best = v;
 	}
 	return best;
@@ -244,19 +240,15 @@ ReadAlembic(const char *qualname, const char *expect, MigrationState *st)
 static void
 ReadMaxVersion(const char *qualname, const char *expect, MigrationState *st)
 {
-	int			n;
-
 	RunQuery(psprintf("SELECT version::text FROM %s", qualname), 0, NULL, NULL);
 	st->rows = SPI_processed;
-	SetCurrent(st, MaxVersion(&n));
+	SetCurrent(st, MaxVersion());
 }
 
 /* golang-migrate: one row (version, dirty). */
 static void
 ReadGolangMigrate(const char *qualname, const char *expect, MigrationState *st)
 {
-	int			n;
-
 	RunQuery(psprintf("SELECT version::text FROM %s WHERE dirty ORDER BY version DESC",
 					  qualname), 0, NULL, NULL);
 	st->failed = SPI_processed;
@@ -264,7 +256,7 @@ ReadGolangMigrate(const char *qualname, const char *expect, MigrationState *st)
 		st->failed_version = ResultText(0, 1);
 	RunQuery(psprintf("SELECT version::text FROM %s", qualname), 0, NULL, NULL);
 	st->rows = SPI_processed;
-	SetCurrent(st, MaxVersion(&n));
+	SetCurrent(st, MaxVersion());
 }
 
 /* flyway: failures are success = false; current by installed_rank. */

@@ -201,7 +201,7 @@ ResultNumber(const SloCheck *check, Datum d, Oid type)
 				if (end == text || *end != '\0' || errno == ERANGE)
 					ereport(ERROR,
 							(errcode(ERRCODE_DATATYPE_MISMATCH),
-							 errmsg("query of sql check \"%s\" returned a %s that is not a number",
+							 errmsg("query of sql check \"%s\" returned a value of type %s that is not a number",
 									check->name, format_type_be(type)),
 							 errhint("The query must return one number; cast the column to numeric.")));
 				break;

@@ -1,6 +1,8 @@
 -- Check kind "migration": the real tables of each migration tool, the ok and the
 -- failing state of each, detection of the tool, and every validation error.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS slo_guard;
+RESET client_min_messages;
 
 -- The tables as each tool creates them.
 CREATE TABLE alembic_version (

@@ -1,6 +1,8 @@
 -- Check kind "setting": built-in and custom settings, unset, not allowed, privileges,
 -- and every validation error.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS slo_guard;
+RESET client_min_messages;
 
 SELECT slo_add_check('set_region', 'setting',
                      '{"name": "app.data_region", "allowed": ["canada-central", "canada-east"]}') > 0 AS added;

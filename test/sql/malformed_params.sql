@@ -1,6 +1,8 @@
 -- 200+ malformed params: each one is refused with SQLSTATE 22023, a message naming the
 -- key (where there is one) and a hint; nothing is half-made; the server stays up.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS slo_guard;
+RESET client_min_messages;
 
 CREATE TEMP TABLE base (kind text, params jsonb);
 INSERT INTO base VALUES
