@@ -10,11 +10,20 @@
  *	  owners rather than a way to read it.  Unset means undefined or set to
  *	  the empty string.  Values compare exactly as SHOW prints them (so a
  *	  boolean is "on"/"off").  No value is recorded.
+ *
+ *	  ALTER DATABASE / ALTER ROLE ALL ... SET values are read from
+ *	  pg_db_role_setting at every run, so the worker sees them without
+ *	  reconnecting.  Known gap: a custom placeholder that such an entry gave
+ *	  this session, and that was since RESET, keeps its old value here
+ *	  (placeholders do not show their source).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -84,6 +93,50 @@ Shown(const char *value)
 	return psprintf("\"%s\"", value);
 }
 
+/*
+ * The value a new session of this database gets, read fresh from
+ * pg_db_role_setting (ALTER DATABASE ... SET, then ALTER ROLE ALL ... SET)
+ * and falling back to this session's value.  A long-lived session such as
+ * the worker keeps the values of when it connected, so its own GUC would
+ * miss an ALTER DATABASE made since.  A value this session got from such an
+ * entry that has since been removed counts as unset.
+ */
+static const char *
+CurrentValue(const char *name)
+{
+	/* also enforces the privileges SHOW needs, before anything is read */
+	const char *session = GetConfigOption(name, true, true);
+	const char *result = session;
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2];
+	MemoryContext cxt = CurrentMemoryContext;
+
+	values[0] = ObjectIdGetDatum(MyDatabaseId);
+	values[1] = CStringGetTextDatum(name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "slo_guard: SPI_connect failed");
+	if (SPI_execute_with_args("SELECT substr(c, strpos(c, '=') + 1) "
+							  "FROM pg_catalog.pg_db_role_setting s, "
+							  "     pg_catalog.unnest(s.setconfig) c "
+							  "WHERE s.setrole = 0 AND s.setdatabase IN (0, $1) "
+							  "  AND pg_catalog.lower(pg_catalog.split_part(c, '=', 1)) = pg_catalog.lower($2) "
+							  "ORDER BY s.setdatabase DESC LIMIT 1",
+							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "slo_guard: could not read pg_db_role_setting");
+	if (SPI_processed == 1)
+		result = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0],
+													   SPI_tuptable->tupdesc, 1));
+	else if (session != NULL &&
+			 SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_settings "
+								   "WHERE name = pg_catalog.lower($2) "
+								   "  AND source IN ('database', 'global')",
+								   2, types, values, NULL, true, 1) == SPI_OK_SELECT &&
+			 SPI_processed == 1)
+		result = NULL;
+	SPI_finish();
+	return result;
+}
+
 /* Read the setting and compare it with the allowed values. */
 static void
 setting_run(const SloCheck *check, SloOutcome *out)
@@ -91,7 +144,7 @@ setting_run(const SloCheck *check, SloOutcome *out)
 	const char *name = SloParamString(check->params, "name", NULL);
 	int			nallowed;
 	char	  **allowed = SloParamStringArray(check->params, "allowed", &nallowed);
-	const char *value = GetConfigOption(name, true, true);
+	const char *value = CurrentValue(name);
 	StringInfoData list;
 	StringInfoData detail;
 

@@ -76,6 +76,20 @@ SELECT slo_add_check('set_bad', 'setting', '{"name": "app.", "allowed": ["x"]}')
 SELECT slo_add_check('set_bad', 'setting', '{"name": "app.data_region", "allowed": ["x"], "default": "x"}');
 SELECT count(*) AS bad_checks_added FROM slo_check WHERE name = 'set_bad';
 
+-- ALTER DATABASE ... SET is seen at once, even by a session (such as the worker) that
+-- connected before it and still has the old value in its own GUC.
+SELECT slo_add_check('set_dbwide', 'setting',
+                     '{"name": "app.region_test", "allowed": ["canada-central"]}') > 0 AS added;
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET app.region_test = %L',
+                           current_database(), 'us-east-1'); END $$;
+SELECT coalesce(current_setting('app.region_test', true), '') <> 'us-east-1' AS session_value_is_stale;
+SELECT status, summary FROM slo_run_checks(false) WHERE check_name = 'set_dbwide';
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET app.region_test = %L',
+                           current_database(), 'canada-central'); END $$;
+SELECT status, summary FROM slo_run_checks(false) WHERE check_name = 'set_dbwide';
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET app.region_test', current_database()); END $$;
+SELECT status, summary FROM slo_run_checks(false) WHERE check_name = 'set_dbwide';
+
 -- Clean up.
 SELECT count(*) FILTER (WHERE slo_drop_check(name)) AS dropped
   FROM slo_check WHERE name LIKE 'set\_%';
