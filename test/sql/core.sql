@@ -10,12 +10,17 @@ SELECT count(*) AS objects_without_comment
    AND obj_description(d.objid, d.classid::regclass::name) IS NULL
    AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE d.classid = 'pg_class'::regclass
                    AND c.oid = d.objid AND c.relkind IN ('i', 'S'));
-SELECT p.proname FROM pg_proc p
- WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'slo\_%' ORDER BY 1;
+SELECT f AS missing_function FROM unnest(ARRAY['slo_add_check', 'slo_alter_check',
+  'slo_drop_check', 'slo_run_checks', 'slo_status', 'slo_kinds']) f
+ WHERE NOT EXISTS (SELECT 1 FROM pg_proc p WHERE p.proname = f
+                   AND p.pronamespace = 'public'::regnamespace);
 -- Nothing is granted to PUBLIC.
-SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_can_execute
+SELECT p.proname AS executable_by_public
   FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'slo\_%'
- ORDER BY 1;
+   AND has_function_privilege('public', p.oid, 'EXECUTE');
+SELECT c.relname AS readable_by_public
+  FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname LIKE 'slo\_%'
+   AND has_table_privilege('public', c.oid, 'SELECT');
 
 -- The sample app.
 CREATE TABLE users (id int);
@@ -115,7 +120,15 @@ SELECT q, pg_temp.sqlstate_of(q) FROM (VALUES
   ($q$SELECT slo_alter_check('no_such_check', severity => 'P1')$q$),
   ($q$SELECT slo_drop_check('no_such_check')$q$)) AS t(q);
 SELECT slo_add_check('critical_tables', 'table_exists', '{"tables": ["users"]}');
-SELECT slo_add_check('x', 'no_such_kind');
+DO $$
+DECLARE msg text; hnt text;
+BEGIN
+  PERFORM slo_add_check('x', 'no_such_kind');
+EXCEPTION WHEN invalid_parameter_value THEN
+  GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, hnt = PG_EXCEPTION_HINT;
+  RAISE NOTICE '%; hint lists the kinds: %', msg,
+    hnt LIKE 'Known kinds are: %table_exists%' AND hnt LIKE '%, sql%';
+END $$;
 SELECT slo_add_check('x', 'table_exists', '{"tabels": ["users"]}');
 SELECT slo_add_check('x', 'table_exists', '{}');
 SELECT slo_add_check('x', 'table_exists', '{"tables": "users"}');
@@ -185,7 +198,11 @@ SELECT slo_drop_check('critical_tables');
 SELECT slo_drop_check('critical_tables', if_exists => true);
 
 -- The kinds this version knows.
-SELECT kind, params FROM slo_kinds() ORDER BY kind;
+SELECT kind, params FROM slo_kinds()
+ WHERE kind IN ('table_exists', 'columns_exist', 'function_exists', 'migration', 'setting', 'sql')
+ ORDER BY kind;
+SELECT count(*) = count(DISTINCT kind) AND bool_and(description <> '') AS kinds_unique_and_described
+  FROM slo_kinds();
 
 DROP EXTENSION slo_guard;
 DROP TABLE users, children, notification_preferences, consent_records, app.sessions;
