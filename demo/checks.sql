@@ -1,0 +1,43 @@
+-- The runbooks' checks, one slo_add_check() call each (scripts/demo.sh runs
+-- this after CREATE EXTENSION slo_guard). The `every` values are short so the
+-- demo moves quickly; a real deployment would use '1 minute' and up.
+
+-- NestSync P0 "Database Health Failure": critical tables missing.
+SELECT slo_add_check('nestsync_critical_tables', 'table_exists',
+    '{"tables": ["users", "children", "consent_records"]}',
+    severity => 'P0', every => '1 second',
+    labels => '{"app": "nestsync", "category": "db_health", "runbook": "db_health"}');
+
+-- NestSync P0 migration state (`alembic current`): the schema is at the
+-- revision the deployed code expects.
+SELECT slo_add_check('nestsync_alembic_version', 'migration',
+    '{"table": "alembic_version", "expect": "7c3e9a1f5b2d"}',
+    severity => 'P0', every => '2 seconds',
+    labels => '{"app": "nestsync", "category": "db_health", "runbook": "db_health"}');
+
+-- NestSync P1 PIPEDA compliance: the consent columns on notification_preferences.
+SELECT slo_add_check('nestsync_consent_columns', 'columns_exist',
+    '{"table": "notification_preferences",
+      "columns": ["notification_consent_granted", "marketing_consent_granted"]}',
+    severity => 'P1', every => '1 second',
+    labels => '{"app": "nestsync", "category": "compliance", "runbook": "pipeda_compliance"}');
+
+-- NestSync P1 data residency: the data region is a Canadian one.
+SELECT slo_add_check('nestsync_data_region', 'setting',
+    '{"name": "app.data_region", "allowed": ["canada-central", "canada-east"]}',
+    severity => 'P1', every => '2 seconds',
+    labels => '{"app": "nestsync", "category": "compliance", "runbook": "data_residency_compliance"}');
+
+-- NestSync P1 "SELECT COUNT(*) FROM consent_records": consent is recorded at
+-- all. Two failed runs in a row before it pages (fail_after => 2): the first
+-- one leaves it pending.
+SELECT slo_add_check('nestsync_consent_records', 'sql',
+    '{"query": "SELECT count(*) FROM consent_records", "fail_below": 1}',
+    severity => 'P1', every => '2 seconds', fail_after => 2,
+    labels => '{"app": "nestsync", "category": "compliance", "runbook": "pipeda_compliance"}');
+
+-- MachineMate: the tables whose growth it tracks are there.
+SELECT slo_add_check('machinemate_tables', 'table_exists',
+    '{"tables": ["machinemate.favorites", "machinemate.history", "machinemate.media_assets"]}',
+    severity => 'P2', every => '5 seconds',
+    labels => '{"app": "machinemate", "category": "storage"}');
