@@ -187,8 +187,9 @@ RunOne(SloRunItem *item, MemoryContext cxt)
 			SloOutcomeSet(out, SLO_ERROR, false, 0,
 						  "Check timed out after %d ms and was cancelled.", timeout_ms);
 		else
-			SloOutcomeSet(out, SLO_ERROR, false, 0, "Check could not run: %s (SQLSTATE %s).",
-						  edata->message, unpack_sql_state(edata->sqlerrcode));
+			SloOutcomeSet(out, SLO_ERROR, false, 0, "Check could not run: %s (SQLSTATE %s).%s%s",
+						  edata->message, unpack_sql_state(edata->sqlerrcode),
+						  edata->hint ? " " : "", edata->hint ? edata->hint : "");
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
