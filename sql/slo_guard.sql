@@ -175,3 +175,68 @@ REVOKE ALL ON FUNCTION slo_drop_check(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION slo_run_checks(boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION slo_kinds() FROM PUBLIC;
 REVOKE ALL ON FUNCTION slo_status() FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- table_growth history and the standard checks (issue 5).
+
+-- One compact sample per watched table at most every max(check interval, 1 hour),
+-- written by table_growth checks (src/kinds/growth.c) as the extension owner. Kept
+-- 7 days (the forecast's fit window); the first sample of each UTC day (daily) is
+-- kept 35 days. Trimmed in batches by the check itself; gone with its check.
+CREATE TABLE slo_table_size (
+    check_id     bigint NOT NULL REFERENCES slo_check (id) ON DELETE CASCADE,
+    relid        oid NOT NULL,
+    at           timestamptz NOT NULL,
+    bytes        bigint NOT NULL,
+    row_estimate bigint NOT NULL,
+    daily        boolean NOT NULL
+);
+CREATE INDEX slo_table_size_check_at_idx ON slo_table_size (check_id, at);
+COMMENT ON TABLE slo_table_size IS
+  'slo_guard: size history of the tables watched by table_growth checks (total bytes and row estimate per table, at most hourly); never holds row content';
+COMMENT ON COLUMN slo_table_size.relid IS
+  'the table (relid::regclass); a table dropped and re-created under its name starts a new history';
+COMMENT ON COLUMN slo_table_size.daily IS
+  'first sample of its UTC day: kept 35 days, the others 7 days';
+SELECT pg_catalog.pg_extension_config_dump('slo_table_size', '');
+
+-- The starter set. Each check is added by the calling role (it runs as that role:
+-- a role with pg_monitor sees every session) with search_path pg_catalog, since the
+-- kinds name no user objects. A name that already exists is left as it is, so the
+-- function can be run again after a check was tuned or dropped.
+CREATE FUNCTION slo_add_standard_checks()
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    std record;
+    added integer := 0;
+BEGIN
+    FOR std IN
+        SELECT * FROM (VALUES
+            ('std_connections', 'connections',
+             '{"warn_pct": 80, "fail_pct": 95}'::jsonb, 'P1', '1 minute'::interval, 2),
+            ('std_wraparound', 'wraparound',
+             '{"warn_pct": 50, "fail_pct": 80}'::jsonb, 'P1', '10 minutes'::interval, 1),
+            ('std_long_transactions', 'long_transactions',
+             '{"max_age": "15 minutes", "include_idle": true}'::jsonb, 'P2', '1 minute'::interval, 1),
+            ('std_replication_lag', 'replication_lag',
+             '{"max_lag": "2 minutes", "slot_max_bytes": 1073741824}'::jsonb, 'P1', '1 minute'::interval, 2)
+        ) AS s(name, kind, params, severity, every, fail_after)
+    LOOP
+        BEGIN
+            PERFORM @extschema@.slo_add_check(std.name, std.kind, std.params, std.severity,
+                                              std.every, std.fail_after,
+                                              '{"category": "db_health", "set": "standard"}');
+            added := added + 1;
+        EXCEPTION WHEN unique_violation THEN
+            NULL;   -- already there (perhaps tuned by hand): keep it
+        END;
+    END LOOP;
+    RETURN added;
+END
+$$;
+COMMENT ON FUNCTION slo_add_standard_checks() IS
+  'slo_guard: add the starter checks std_connections (P1), std_wraparound (P1), std_long_transactions (P2) and std_replication_lag (P1) as the calling role (which needs EXECUTE on slo_add_check, and pg_monitor to see other roles'' sessions), skipping names that exist; returns how many were added';
+REVOKE ALL ON FUNCTION slo_add_standard_checks() FROM PUBLIC;

@@ -21,6 +21,14 @@ static const SloKind *const SloKinds[] = {
 	&SloKindMigration,
 	&SloKindSetting,
 	&SloKindSql,
+	&SloKindTableGrowth,
+	&SloKindWindow,
+	&SloKindConnections,
+	&SloKindWraparound,
+	&SloKindLongTransactions,
+	&SloKindRlsDisabled,
+	&SloKindReplicationLag,
+	&SloKindSlowQueries,
 };
 
 #define SLO_NKINDS lengthof(SloKinds)

@@ -40,5 +40,18 @@ extern const SloKind SloKindFunctionExists;
 extern const SloKind SloKindMigration;
 extern const SloKind SloKindSetting;
 extern const SloKind SloKindSql;
+extern const SloKind SloKindTableGrowth;	/* kinds/growth.c */
+extern const SloKind SloKindWindow;	/* kinds/window.c */
+/* Database health (kinds/health.c, replication.c, slow_queries.c). */
+extern const SloKind SloKindConnections;
+extern const SloKind SloKindWraparound;
+extern const SloKind SloKindLongTransactions;
+extern const SloKind SloKindRlsDisabled;
+extern const SloKind SloKindReplicationLag;
+extern const SloKind SloKindSlowQueries;
+/* For those kinds (kinds/health.c): refuse to run without pg_read_all_stats's
+ * privileges, which seeing other roles' sessions needs; "7 min 12 s". */
+extern void SloRequireStatsPrivilege(const char *kind);
+extern char *SloFormatDuration(double seconds);
 
 #endif							/* SLO_KIND_H */
