@@ -41,3 +41,23 @@ SELECT slo_add_check('machinemate_tables', 'table_exists',
     '{"tables": ["machinemate.favorites", "machinemate.history", "machinemate.media_assets"]}',
     severity => 'P2', every => '5 seconds',
     labels => '{"app": "machinemate", "category": "storage"}');
+
+-- MachineMate "Track favorites, history, and media_assets table growth to anticipate
+-- storage limits": fail over 5 GB, warn when the size forecast reaches it within 14 days.
+SELECT slo_add_check('machinemate_growth', 'table_growth',
+    '{"tables": ["machinemate.favorites", "machinemate.history", "machinemate.media_assets"],
+      "max_bytes": 5368709120, "warn_days_to_limit": 14}',
+    severity => 'P2', every => '10 seconds',
+    labels => '{"app": "machinemate", "category": "storage"}');
+
+-- NestSync P2 "Early Warning Indicators": error rate > 20 % in recent checks, here as
+-- the share of failed results of the critical-tables check over the last 5 minutes.
+SELECT slo_add_check('nestsync_error_rate', 'window',
+    '{"of": "nestsync_critical_tables", "window": "5 minutes", "fail_rate": true,
+      "fail_above": 0.2}',
+    severity => 'P2', every => '5 seconds',
+    labels => '{"app": "nestsync", "category": "early_warning", "runbook": "error_rate_trends"}');
+
+-- The server-health starter set: connections, wraparound, long transactions,
+-- replication lag.
+SELECT slo_add_standard_checks() AS standard_checks_added;
