@@ -29,7 +29,8 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 	-Wno-unused-parameter $(shell curl-config --cflags)
 SHLIB_LINK = $(shell curl-config --libs)
 
-EXTRA_CLEAN = test/results test/regression.diffs test/regression.out test/tmp_check test/log
+EXTRA_CLEAN = test/results test/regression.diffs test/regression.out test/tmp_check test/log \
+	tmp_check
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

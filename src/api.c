@@ -22,6 +22,7 @@
 
 #include "extension.h"
 #include "kind.h"
+#include "worker.h"
 
 #define SLO_NAME_MAX 200
 
@@ -196,6 +197,7 @@ slo_add_check(PG_FUNCTION_ARGS)
 
 	SPI_finish();
 	SloLeaveBookkeeping(&bk);
+	SloWorkerWakeOnCommit();
 	PG_RETURN_INT64(id);
 }
 
@@ -319,6 +321,7 @@ slo_alter_check(PG_FUNCTION_ARGS)
 
 	SPI_finish();
 	SloLeaveBookkeeping(&bk);
+	SloWorkerWakeOnCommit();
 	PG_RETURN_INT64(id);
 }
 
@@ -369,5 +372,6 @@ slo_drop_check(PG_FUNCTION_ARGS)
 
 	SPI_finish();
 	SloLeaveBookkeeping(&bk);
+	SloWorkerWakeOnCommit();
 	PG_RETURN_BOOL(true);
 }

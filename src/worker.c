@@ -2,12 +2,21 @@
  * worker.c
  *	  The background worker: the database watches itself.
  *
- *	  A launcher ("slo_guard launcher", registered at preload) reads
- *	  slo_guard.database and starts one dynamic worker ("slo_guard") per
- *	  listed database, passing the database OID as bgw_main_arg.  It looks
- *	  again on SIGHUP and every few seconds, so a database added to the list
- *	  or created later gets its worker without a restart.  A worker whose
- *	  database leaves the list exits by itself.
+ *	  A launcher ("slo_guard launcher", registered at preload, restarted by
+ *	  the postmaster) reads slo_guard.database and starts one dynamic worker
+ *	  ("slo_guard") per listed database, passing the database OID as
+ *	  bgw_main_arg.  It looks again on SIGHUP, whenever one of its workers
+ *	  stops, and every few seconds, so a database added to the list or created
+ *	  later gets its worker without a restart.  A worker whose database leaves
+ *	  the list exits by itself.
+ *
+ *	  The launcher, not the postmaster, restarts a worker that died (after
+ *	  SLO_RESTART_SECONDS), as the logical replication launcher does for its
+ *	  apply workers: workers are registered BGW_NEVER_RESTART.  A postmaster
+ *	  restart time on dynamic workers would outlive the launcher that knows
+ *	  about them (a crash-restart keeps them, a new launcher cannot see them),
+ *	  and a worker whose database was dropped WITH (FORCE) would then fail to
+ *	  connect every few seconds forever.
  *
  *	  Each worker loops as worker_spi and pg_cron do: one transaction per pass
  *	  running the due checks through SloRunChecks() (the code behind
@@ -64,7 +73,7 @@
 #include "slo_guard.h"
 #include "worker.h"
 
-/* Seconds the postmaster waits before restarting a worker that died. */
+/* Seconds before the launcher (or postmaster) restarts a process that died. */
 #define SLO_RESTART_SECONDS		5
 /* How often the launcher looks for databases created or dropped since. */
 #define SLO_LAUNCHER_INTERVAL_MS 10000
@@ -106,6 +115,7 @@ static int	consecutive_failures = 0;
 static uint64 pass_count = 0;
 static TimestampTz next_trim_at = 0;
 static int	extension_seen = -1;	/* -1 unknown, 0 absent, 1 present */
+static bool paused = false;
 
 /* Launcher process state: one entry per database it started a worker for. */
 typedef struct SloDbWorker
@@ -113,6 +123,8 @@ typedef struct SloDbWorker
 	Oid			dboid;
 	char		name[NAMEDATALEN];
 	BackgroundWorkerHandle *handle; /* NULL if none registered by us */
+	TimestampTz stopped_at;		/* when we saw it gone; 0 if not known gone */
+	bool		adopted;		/* served by a worker an earlier launcher started */
 	bool		register_failed;
 } SloDbWorker;
 
@@ -305,13 +317,13 @@ SloWorkerWakeOnCommit(void)
 
 /* Fill the fields launcher and workers share. */
 static void
-SloFillWorker(BackgroundWorker *worker, const char *function)
+SloFillWorker(BackgroundWorker *worker, const char *function, int restart_time)
 {
 	memset(worker, 0, sizeof(BackgroundWorker));
 	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	/* Nothing to do on a standby: start after promotion (or normal startup). */
 	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker->bgw_restart_time = SLO_RESTART_SECONDS;
+	worker->bgw_restart_time = restart_time;
 	strlcpy(worker->bgw_library_name, "slo_guard", BGW_MAXLEN);
 	strlcpy(worker->bgw_function_name, function, BGW_MAXLEN);
 }
@@ -330,7 +342,7 @@ SloWorkerInit(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = SloWorkerShmemStartup;
 
-	SloFillWorker(&worker, "SloLauncherMain");
+	SloFillWorker(&worker, "SloLauncherMain", SLO_RESTART_SECONDS);
 	strlcpy(worker.bgw_name, "slo_guard launcher", BGW_MAXLEN);
 	strlcpy(worker.bgw_type, "slo_guard launcher", BGW_MAXLEN);
 	RegisterBackgroundWorker(&worker);
@@ -343,11 +355,13 @@ SloStartDbWorker(Oid dboid, const char *dbname, bool warn)
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 
-	SloFillWorker(&worker, "SloWorkerMain");
+	/* the launcher restarts it: see the header comment */
+	SloFillWorker(&worker, "SloWorkerMain", BGW_NEVER_RESTART);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "slo_guard worker for database %s", dbname);
 	strlcpy(worker.bgw_type, "slo_guard", BGW_MAXLEN);
 	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
-	worker.bgw_notify_pid = 0;
+	/* wake the launcher when the worker starts or stops */
+	worker.bgw_notify_pid = MyProcPid;
 
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 	{
@@ -357,7 +371,7 @@ SloStartDbWorker(Oid dboid, const char *dbname, bool warn)
 					 errmsg("could not start the slo_guard worker for database \"%s\"", dbname),
 					 errdetail("All %d background worker slots are in use.", max_worker_processes),
 					 errhint("Raise max_worker_processes; the launcher retries every %d seconds.",
-							 SLO_LAUNCHER_INTERVAL_MS / 1000)));
+							 SLO_RESTART_SECONDS)));
 		return NULL;
 	}
 	return handle;
@@ -471,16 +485,18 @@ SloLauncherForgetWarning(const char *name)
 }
 
 /*
- * Make the set of workers match slo_guard.database.  After a reload, a
- * database whose worker stopped is started again (it exited because it had
- * been taken off the list, or it is waiting to be restarted and will then
- * yield to the new one).  Between reloads only databases that have no worker
- * yet are started, so a worker waiting out its restart delay is left alone.
+ * Make the set of workers match slo_guard.database: start a worker for each
+ * listed database that has none, at once if it never had one, after
+ * SLO_RESTART_SECONDS if its worker died.  A worker registered by an earlier
+ * launcher (this one was restarted) is recognised by its slot in shared
+ * memory and left alone.  Returns how long to sleep (ms) before looking again.
  */
-static void
-SloLauncherReconcile(bool reloaded, MemoryContext tmp_cxt)
+static long
+SloLauncherReconcile(MemoryContext tmp_cxt)
 {
 	MemoryContext old;
+	TimestampTz now = GetCurrentTimestamp();
+	long		wait_ms = SLO_LAUNCHER_INTERVAL_MS;
 	List	   *dbs;
 	List	   *keep = NIL;
 	ListCell   *lc;
@@ -495,7 +511,6 @@ SloLauncherReconcile(bool reloaded, MemoryContext tmp_cxt)
 		SloDbInfo  *db = NULL;
 		SloDbWorker *w = NULL;
 		ListCell   *lc2;
-		bool		need_start;
 
 		foreach(lc2, dbs)
 			if (strcmp(((SloDbInfo *) lfirst(lc2))->name, name) == 0)
@@ -507,13 +522,6 @@ SloLauncherReconcile(bool reloaded, MemoryContext tmp_cxt)
 		}
 		SloLauncherForgetWarning(name);
 
-		/* already handled (listed twice)? */
-		foreach(lc2, keep)
-			if (((SloDbWorker *) lfirst(lc2))->dboid == db->oid)
-				w = (SloDbWorker *) lfirst(lc2);
-		if (w != NULL)
-			continue;
-
 		foreach(lc2, launcher_dbs)
 			if (((SloDbWorker *) lfirst(lc2))->dboid == db->oid)
 			{
@@ -521,40 +529,60 @@ SloLauncherReconcile(bool reloaded, MemoryContext tmp_cxt)
 				launcher_dbs = foreach_delete_current(launcher_dbs, lc2);
 				break;
 			}
-
 		if (w == NULL)
 		{
 			w = MemoryContextAllocZero(launcher_cxt, sizeof(SloDbWorker));
 			w->dboid = db->oid;
 			strlcpy(w->name, db->name, NAMEDATALEN);
-			need_start = true;
 		}
-		else if (w->handle == NULL)
-			need_start = reloaded || w->register_failed;
-		else
+
+		/* Has the worker we started gone away? */
+		if (w->handle != NULL)
 		{
 			pid_t		pid;
 
-			need_start = reloaded &&
-				GetBackgroundWorkerPid(w->handle, &pid) == BGWH_STOPPED;
+			if (GetBackgroundWorkerPid(w->handle, &pid) == BGWH_STOPPED)
+			{
+				pfree(w->handle);
+				w->handle = NULL;
+				w->stopped_at = now;
+			}
 		}
 
-		if (need_start && !SloWorkerRunningFor(w->dboid))
+		if (w->handle == NULL && SloWorkerRunningFor(w->dboid))
 		{
-			BackgroundWorkerHandle *h;
-
-			MemoryContextSwitchTo(launcher_cxt);
-			h = SloStartDbWorker(w->dboid, w->name, !w->register_failed);
-			MemoryContextSwitchTo(tmp_cxt);
-			if (h != NULL)
+			/* served by a worker we did not start (we were restarted) */
+			w->adopted = true;
+			w->stopped_at = 0;
+		}
+		else if (w->handle == NULL)
+		{
+			if (w->adopted)
 			{
-				if (w->handle)
-					pfree(w->handle);
-				w->handle = h;
-				w->register_failed = false;
+				/* that worker is gone: restart after the delay, as our own */
+				w->adopted = false;
+				w->stopped_at = now;
+			}
+			if (w->stopped_at != 0 &&
+				!TimestampDifferenceExceeds(w->stopped_at, now, SLO_RESTART_SECONDS * 1000))
+			{
+				/* died recently: restart after the delay */
+				TimestampTz due = TimestampTzPlusMilliseconds(w->stopped_at,
+															  SLO_RESTART_SECONDS * 1000);
+
+				wait_ms = Min(wait_ms, TimestampDifferenceMilliseconds(now, due) + 1);
 			}
 			else
-				w->register_failed = true;
+			{
+				MemoryContextSwitchTo(launcher_cxt);
+				w->handle = SloStartDbWorker(w->dboid, w->name, !w->register_failed);
+				MemoryContextSwitchTo(tmp_cxt);
+				w->register_failed = (w->handle == NULL);
+				/* out of slots: try again after the delay */
+				w->stopped_at = w->register_failed ? now : 0;
+				if (w->register_failed)
+					wait_ms = Min(wait_ms, SLO_RESTART_SECONDS * 1000L);
+			}
 		}
 
 		MemoryContextSwitchTo(launcher_cxt);
@@ -563,9 +591,10 @@ SloLauncherReconcile(bool reloaded, MemoryContext tmp_cxt)
 	}
 
 	/*
-	 * Entries left over are no longer listed.  Their workers exit by themselves
-	 * at their next reload; only a worker whose database is gone (dropped WITH
-	 * (FORCE) and now failing to reconnect) needs to be told to stop.
+	 * Entries left over are no longer listed, or their database is gone.  A
+	 * worker whose database is merely unlisted exits by itself at its next
+	 * reload.  One whose database was dropped (DROP DATABASE ... WITH (FORCE)
+	 * terminated it) may still be waiting to start: cancel it.
 	 */
 	foreach(lc, launcher_dbs)
 	{
@@ -588,13 +617,13 @@ SloLauncherReconcile(bool reloaded, MemoryContext tmp_cxt)
 	launcher_dbs = keep;
 
 	MemoryContextSwitchTo(old);
+	return wait_ms;
 }
 
 void
 SloLauncherMain(Datum main_arg)
 {
 	MemoryContext tmp_cxt;
-	bool		reloaded = true;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -611,13 +640,15 @@ SloLauncherMain(Datum main_arg)
 
 	for (;;)
 	{
-		pgstat_report_activity(STATE_RUNNING, "slo_guard: starting workers");
-		SloLauncherReconcile(reloaded, tmp_cxt);
-		pgstat_report_activity(STATE_IDLE, NULL);
-		reloaded = false;
+		long		wait_ms;
 
+		pgstat_report_activity(STATE_RUNNING, "slo_guard: matching workers to slo_guard.database");
+		wait_ms = SloLauncherReconcile(tmp_cxt);
+		pgstat_report_activity(STATE_IDLE, NULL);
+
+		/* woken early by SIGHUP and by our workers starting or stopping */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 SLO_LAUNCHER_INTERVAL_MS, PG_WAIT_EXTENSION);
+						 wait_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 
@@ -625,7 +656,6 @@ SloLauncherMain(Datum main_arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
-			reloaded = true;
 		}
 	}
 }
@@ -645,7 +675,7 @@ SloWorkerErrorContext(void *arg)
 
 /* Log once when the extension appears in or leaves our database. */
 static void
-SloNoteExtension(bool found, const SloExtension *ext)
+SloNoteExtension(bool found, const char *nspname)
 {
 	int			now_seen = found ? 1 : 0;
 
@@ -654,7 +684,7 @@ SloNoteExtension(bool found, const SloExtension *ext)
 	if (found)
 		ereport(LOG,
 				(errmsg("slo_guard worker serving database \"%s\" (extension in schema %s)",
-						worker_dbname, ext->nspname)));
+						worker_dbname, nspname)));
 	else if (extension_seen == -1)
 		ereport(LOG,
 				(errmsg("slo_guard worker waiting for CREATE EXTENSION slo_guard in database \"%s\"",
@@ -752,13 +782,22 @@ SloWorkerPass(void)
 	volatile bool failed = false;
 	volatile int nrun = 0;
 	volatile TimestampTz next_due = DT_NOEND;
+	char	   *volatile nspname = NULL;
 	ErrorContextCallback errcb;
 	TimestampTz now;
 	long		timeout;
 
 	/* Paused, or (defensively) in recovery: write nothing, say nothing. */
 	if (!slo_enabled || RecoveryInProgress())
+	{
+		if (!paused)
+			pgstat_report_activity(STATE_IDLE, slo_enabled ?
+								   "slo_guard: waiting for recovery to end" :
+								   "slo_guard: paused (slo_guard.enabled is off)");
+		paused = true;
 		return slo_naptime_ms;
+	}
+	paused = false;
 
 	MemoryContextReset(pass_cxt);
 	MemoryContextSwitchTo(pass_cxt);
@@ -784,12 +823,10 @@ SloWorkerPass(void)
 		found = SloFindExtension(&ext);
 		if (found)
 		{
-			SloNoteExtension(true, &ext);
+			nspname = MemoryContextStrdup(pass_cxt, ext.nspname);
 			nrun = SloRunChecks(&ext, true, NULL, NULL);
 			next_due = SloNextDue(&ext);
 		}
-		else
-			SloNoteExtension(false, NULL);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		pgstat_report_stat(false);
@@ -814,6 +851,8 @@ SloWorkerPass(void)
 	error_context_stack = errcb.previous;
 	MemoryContextSwitchTo(pass_cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	if (!failed)
+		SloNoteExtension(found, nspname);
 
 	if (failed)
 	{
