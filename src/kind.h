@@ -9,6 +9,10 @@
 #define SLO_KIND_H
 
 #include "slo_guard.h"
+#include "executor/spi.h"
+#include "nodes/pg_list.h"
+#include "storage/lockdefs.h"
+
 #include "params.h"
 
 typedef struct SloKind
@@ -53,5 +57,11 @@ extern const SloKind SloKindSlowQueries;
  * privileges, which seeing other roles' sessions needs; "7 min 12 s". */
 extern void SloRequireStatsPrivilege(const char *kind);
 extern char *SloFormatDuration(double seconds);
+
+/* Shared by kinds (kinds/common.c). */
+extern List *SloParseQualifiedName(const char *str);
+extern Oid	SloLookupRelation(const char *name, LOCKMODE lockmode);
+extern void SloKeptQuery(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
+						 Datum *values);
 
 #endif							/* SLO_KIND_H */

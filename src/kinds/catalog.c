@@ -22,28 +22,6 @@
 
 #include "kind.h"
 
-/* Parse a possibly qualified name without throwing; NIL if it is not one. */
-static List *
-ParseQualifiedName(const char *str)
-{
-	List	   *names = NIL;
-	MemoryContext cxt = CurrentMemoryContext;
-
-	PG_TRY();
-	{
-		names = stringToQualifiedNameList(str);
-	}
-	PG_CATCH();
-	{
-		/* only a syntax error can come from here; report ours instead */
-		MemoryContextSwitchTo(cxt);
-		FlushErrorState();
-		names = NIL;
-	}
-	PG_END_TRY();
-	return names;
-}
-
 /* Validate each element of an array param as a [schema.]name. */
 static void
 ValidateNameArray(const char *kind, const char *key, Jsonb *params)
@@ -53,23 +31,12 @@ ValidateNameArray(const char *kind, const char *key, Jsonb *params)
 
 	for (int i = 0; i < n; i++)
 	{
-		List	   *l = ParseQualifiedName(names[i]);
+		List	   *l = SloParseQualifiedName(names[i]);
 
 		if (l == NIL || list_length(l) > 2)
 			SloParamError(kind, key, quote_literal_cstr(names[i]),
 						  "Each element must be a name or schema.name, quoted as in SQL where needed.");
 	}
-}
-
-/* Relation OID for a name, or InvalidOid if it does not exist. */
-static Oid
-LookupRelation(const char *name)
-{
-	List	   *l = ParseQualifiedName(name);
-
-	if (l == NIL)
-		return InvalidOid;
-	return RangeVarGetRelid(makeRangeVarFromNameList(l), NoLock, true);
 }
 
 /* "a, b, c" from a list of C strings, for summaries. */
@@ -106,7 +73,7 @@ table_exists_run(const SloCheck *check, SloOutcome *out)
 	char	  **missing = palloc(sizeof(char *) * n);
 
 	for (int i = 0; i < n; i++)
-		if (!OidIsValid(LookupRelation(tables[i])))
+		if (!OidIsValid(SloLookupRelation(tables[i], NoLock)))
 			missing[nmissing++] = tables[i];
 
 	if (nmissing == 0)
@@ -140,7 +107,7 @@ static void
 columns_exist_validate(Jsonb *params)
 {
 	const char *table = SloParamString(params, "table", NULL);
-	List	   *l = ParseQualifiedName(table);
+	List	   *l = SloParseQualifiedName(table);
 	int			n;
 	char	  **cols = SloParamStringArray(params, "columns", &n);
 
@@ -164,7 +131,7 @@ columns_exist_run(const SloCheck *check, SloOutcome *out)
 				nmissing = 0;
 	char	  **cols = SloParamStringArray(check->params, "columns", &n);
 	char	  **missing = palloc(sizeof(char *) * n);
-	Oid			relid = LookupRelation(table);
+	Oid			relid = SloLookupRelation(table, NoLock);
 
 	if (!OidIsValid(relid))
 	{
@@ -208,7 +175,7 @@ function_exists_validate(Jsonb *params)
 	{
 		char	   *paren = strchr(funcs[i], '(');
 		char	   *name = paren ? pnstrdup(funcs[i], paren - funcs[i]) : funcs[i];
-		List	   *l = ParseQualifiedName(name);
+		List	   *l = SloParseQualifiedName(name);
 
 		if (l == NIL || list_length(l) > 2 ||
 			(paren && funcs[i][strlen(funcs[i]) - 1] != ')'))
@@ -238,7 +205,7 @@ FunctionExists(const char *spec)
 	}
 	else
 	{
-		List	   *l = ParseQualifiedName(spec);
+		List	   *l = SloParseQualifiedName(spec);
 
 		if (l == NIL)
 			return false;

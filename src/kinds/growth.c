@@ -154,28 +154,6 @@ typedef struct GrowthLimits
 				warn_days;
 } GrowthLimits;
 
-/* Parse a possibly qualified name without throwing; NIL if it is not one. */
-static List *
-ParseQualifiedName(const char *str)
-{
-	List	   *names = NIL;
-	MemoryContext cxt = CurrentMemoryContext;
-
-	PG_TRY();
-	{
-		names = stringToQualifiedNameList(str);
-	}
-	PG_CATCH();
-	{
-		/* only a syntax error can come from here; report ours instead */
-		MemoryContextSwitchTo(cxt);
-		FlushErrorState();
-		names = NIL;
-	}
-	PG_END_TRY();
-	return names;
-}
-
 /* "1.2 GB", "50 GB", "834 kB", "512 bytes": binary units, as pg_size_pretty. */
 static char *
 Bytes(double b)
@@ -242,7 +220,7 @@ growth_validate(Jsonb *p)
 
 	for (int i = 0; i < n; i++)
 	{
-		List	   *l = ParseQualifiedName(tables[i]);
+		List	   *l = SloParseQualifiedName(tables[i]);
 
 		if (l == NIL || list_length(l) > 2)
 			SloParamError(KIND_NAME, "tables", quote_literal_cstr(tables[i]),
@@ -290,7 +268,7 @@ ResolveTables(GrowthTable *t, int n)
 
 	for (int i = 0; i < n; i++)
 	{
-		List	   *l = ParseQualifiedName(t[i].name);
+		List	   *l = SloParseQualifiedName(t[i].name);
 		char		relkind;
 
 		t[i].first = i;

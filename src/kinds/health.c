@@ -140,31 +140,11 @@ HealthFinish(int nest)
 	AtEOXact_GUC(true, nest);
 }
 
-/*
- * Run one of our read-only queries through a plan kept for the life of the
- * backend: planning the statistics views costs more than reading them (see
- * bench/sessions_500.sh).  The plan cache replans after DDL on what they
- * read; privileges are checked at each execution, as the check's owner.
- */
+/* Run one of our read-only queries through a plan kept for the backend. */
 static void
 HealthQuery(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *values)
 {
-	int			ret;
-
-	if (*plan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
-
-		if (p == NULL)
-			elog(ERROR, "health check query did not prepare: %s",
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(p) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		*plan = p;
-	}
-	ret = SPI_execute_plan(*plan, values, NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "health check query failed: %s", SPI_result_code_string(ret));
+	SloKeptQuery(plan, sql, nargs, types, values);
 }
 
 /* Column col (1-based) of result row row as text, or NULL. */

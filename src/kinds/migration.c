@@ -109,30 +109,6 @@ static const SloParam params[] = {
 	SLO_PARAM_END
 };
 
-/*
- * Split a possibly qualified name without throwing, into the list of String
- * nodes makeRangeVarFromNameList wants; NIL if it is not a name.
- */
-static List *
-ParseTableName(const char *str)
-{
-	List	   *parts = NIL;
-	List	   *names = NIL;
-	ListCell   *lc;
-
-	if (!SplitIdentifierString(pstrdup(str), '.', &parts))
-		return NIL;
-	foreach(lc, parts)
-	{
-		char	   *part = (char *) lfirst(lc);
-
-		if (part[0] == '\0')
-			return NIL;
-		names = lappend(names, makeString(part));
-	}
-	return names;
-}
-
 /* Digit strings compare as numbers, anything else byte by byte. */
 static int
 VersionCmp(const char *a, const char *b)
@@ -556,7 +532,7 @@ migration_validate(Jsonb *p)
 {
 	const char *table = SloParamString(p, "table", NULL);
 	const char *tool = SloParamString(p, "tool", NULL);
-	List	   *names = ParseTableName(table);
+	List	   *names = SloParseQualifiedName(table);
 
 	if (names == NIL || list_length(names) > 2)
 		SloParamError(KIND_NAME, "table", quote_literal_cstr(table),
@@ -574,7 +550,7 @@ migration_run(const SloCheck *check, SloOutcome *out)
 	const char *table = SloParamString(check->params, "table", NULL);
 	const char *expect = SloParamString(check->params, "expect", NULL);
 	const char *toolname = SloParamString(check->params, "tool", NULL);
-	List	   *names = ParseTableName(table);
+	List	   *names = SloParseQualifiedName(table);
 	Oid			relid;
 	MigrationTool tool;
 	char	   *qualname;

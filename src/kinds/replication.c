@@ -82,13 +82,11 @@ Bytes(double b)
 	return u == 0 ? psprintf("%.0f B", b) : psprintf("%.1f %s", b, units[u]);
 }
 
+/* Run one of the kind's queries through a plan kept for the backend. */
 static void
-RunQuery(const char *sql)
+RunQuery(SPIPlanPtr *plan, const char *sql)
 {
-	int			ret = SPI_execute(sql, true, 0);
-
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "replication_lag query failed: %s", SPI_result_code_string(ret));
+	SloKeptQuery(plan, sql, 0, NULL, NULL);
 }
 
 static char *
@@ -128,6 +126,7 @@ JsonTextOrNull(StringInfo buf, const char *s)
  * Primary side.  A standby is named by application_name (its
  * primary_conninfo's, or cluster_name), else its address, else its pid.
  */
+static SPIPlanPtr standbys_sql_plan = NULL;
 static const char *standbys_sql =
 "SELECT coalesce(nullif(application_name, ''), client_addr::text, pid::text),"
 "       state, sync_state,"
@@ -136,6 +135,7 @@ static const char *standbys_sql =
 "  FROM pg_catalog.pg_stat_replication"
 " ORDER BY replay_lag DESC NULLS LAST, 5 DESC NULLS LAST, 1";
 
+static SPIPlanPtr slots_sql_plan = NULL;
 static const char *slots_sql =
 "SELECT slot_name::text, slot_type, wal_status,"
 "       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::float8"
@@ -159,7 +159,7 @@ RunPrimary(double max_s, double slot_max, SloOutcome *out)
 	appendStringInfo(&detail, "{\"role\": \"primary\", \"max_lag_s\": %s, \"slot_max_bytes\": %.0f, \"standbys\": [",
 					 float8out_internal(max_s), slot_max);
 
-	RunQuery(standbys_sql);
+	RunQuery(&standbys_sql_plan, standbys_sql);
 	nstandbys = SPI_processed;
 	for (uint64 i = 0; i < nstandbys; i++)
 	{
@@ -200,7 +200,7 @@ RunPrimary(double max_s, double slot_max, SloOutcome *out)
 	}
 
 	appendStringInfoString(&detail, "], \"inactive_slots\": [");
-	RunQuery(slots_sql);
+	RunQuery(&slots_sql_plan, slots_sql);
 	nslots = SPI_processed;
 	for (uint64 i = 0; i < nslots; i++)
 	{
@@ -268,6 +268,7 @@ RunPrimary(double max_s, double slot_max, SloOutcome *out)
  * Standby side.  receive_lsn is NULL when WAL comes from the archive only;
  * then the replay timestamp is the only measure there is.
  */
+static SPIPlanPtr standby_sql_plan = NULL;
 static const char *standby_sql =
 "SELECT pg_catalog.pg_last_wal_receive_lsn() IS NOT NULL"
 "         AND pg_catalog.pg_last_wal_receive_lsn() <= pg_catalog.pg_last_wal_replay_lsn(),"
@@ -292,7 +293,7 @@ RunStandby(double max_s, SloOutcome *out)
 	const char *paused_note;
 	StringInfoData detail;
 
-	RunQuery(standby_sql);
+	RunQuery(&standby_sql_plan, standby_sql);
 	caught_up = ColBool(0, 1);
 	since = ColFloat(0, 2, &since_null);
 	bytes = ColFloat(0, 3, &bytes_null);

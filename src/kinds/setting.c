@@ -104,6 +104,9 @@ Shown(const char *value)
 static const char *
 CurrentValue(const char *name)
 {
+	static SPIPlanPtr stored_plan = NULL;
+	static SPIPlanPtr source_plan = NULL;
+
 	/* also enforces the privileges SHOW needs, before anything is read */
 	const char *session = GetConfigOption(name, true, true);
 	const char *result = session;
@@ -115,24 +118,27 @@ CurrentValue(const char *name)
 	values[1] = CStringGetTextDatum(name);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "slo_guard: SPI_connect failed");
-	if (SPI_execute_with_args("SELECT substr(c, strpos(c, '=') + 1) "
-							  "FROM pg_catalog.pg_db_role_setting s, "
-							  "     pg_catalog.unnest(s.setconfig) c "
-							  "WHERE s.setrole = 0 AND s.setdatabase IN (0, $1) "
-							  "  AND pg_catalog.lower(pg_catalog.split_part(c, '=', 1)) = pg_catalog.lower($2) "
-							  "ORDER BY s.setdatabase DESC LIMIT 1",
-							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "slo_guard: could not read pg_db_role_setting");
+	SloKeptQuery(&stored_plan,
+				 "SELECT pg_catalog.substr(c, pg_catalog.strpos(c, '=') + 1) "
+				 "FROM pg_catalog.pg_db_role_setting s, "
+				 "     pg_catalog.unnest(s.setconfig) c "
+				 "WHERE s.setrole = 0 AND s.setdatabase IN (0, $1) "
+				 "  AND pg_catalog.lower(pg_catalog.split_part(c, '=', 1)) = pg_catalog.lower($2) "
+				 "ORDER BY s.setdatabase DESC LIMIT 1",
+				 2, types, values);
 	if (SPI_processed == 1)
 		result = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0],
 													   SPI_tuptable->tupdesc, 1));
-	else if (session != NULL &&
-			 SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_settings "
-								   "WHERE name = pg_catalog.lower($2) "
-								   "  AND source IN ('database', 'global')",
-								   2, types, values, NULL, true, 1) == SPI_OK_SELECT &&
-			 SPI_processed == 1)
-		result = NULL;
+	else if (session != NULL)
+	{
+		SloKeptQuery(&source_plan,
+					 "SELECT 1 FROM pg_catalog.pg_settings "
+					 "WHERE name = pg_catalog.lower($2) "
+					 "  AND source IN ('database', 'global')",
+					 2, types, values);
+		if (SPI_processed == 1)
+			result = NULL;
+	}
 	SPI_finish();
 	return result;
 }

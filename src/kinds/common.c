@@ -1,0 +1,72 @@
+/*-------------------------------------------------------------------------
+ * common.c
+ *	  Helpers shared by check kinds: parsing the [schema.]name a user gave,
+ *	  resolving it to a relation, and running catalog queries through plans
+ *	  kept for the life of the backend.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "executor/spi.h"
+#include "nodes/makefuncs.h"
+#include "utils/builtins.h"
+#include "utils/varlena.h"
+
+#include "kind.h"
+
+/*
+ * Parse "[schema.]name" as SQL does (quotes, case folding, truncation), like
+ * stringToQualifiedNameList but returning NIL instead of throwing.
+ */
+List *
+SloParseQualifiedName(const char *str)
+{
+	List	   *parts = NIL;
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	if (!SplitIdentifierString(pstrdup(str), '.', &parts) || parts == NIL)
+		return NIL;
+	foreach(lc, parts)
+		names = lappend(names, makeString((char *) lfirst(lc)));
+	return names;
+}
+
+/* The relation a [schema.]name denotes on the current search_path, or InvalidOid. */
+Oid
+SloLookupRelation(const char *name, LOCKMODE lockmode)
+{
+	List	   *l = SloParseQualifiedName(name);
+
+	if (l == NIL || list_length(l) > 2)
+		return InvalidOid;
+	return RangeVarGetRelid(makeRangeVarFromNameList(l), lockmode, true);
+}
+
+/*
+ * Run a read-only query through a plan prepared once per backend: planning
+ * the catalog and statistics views costs more than reading them.  The plan
+ * cache replans after DDL on what the query reads; privileges are checked at
+ * each execution, as the check's owner.  Leaves the rows in SPI_tuptable.
+ */
+void
+SloKeptQuery(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *values)
+{
+	int			ret;
+
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+		if (p == NULL)
+			elog(ERROR, "slo_guard: query did not prepare: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "slo_guard: SPI_keepplan failed");
+		*plan = p;
+	}
+	ret = SPI_execute_plan(*plan, values, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "slo_guard: query failed: %s", SPI_result_code_string(ret));
+}
