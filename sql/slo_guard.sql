@@ -150,7 +150,9 @@ RETURNS TABLE (name text, kind text, severity text, state text, status text, val
                summary text, since timestamptz, last_run timestamptz, next_run timestamptz,
                alert_id bigint)
 LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = @extschema@, pg_catalog, pg_temp
+-- pg_catalog first: nothing anyone creates in the extension's schema can stand in for
+-- an operator or function used here; the tables are named with their schema.
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT c.name, c.kind, c.severity,
            CASE WHEN NOT c.enabled THEN 'disabled'
@@ -161,9 +163,9 @@ AS $$
            s.status, s.value, s.summary, s.since, s.last_run,
            CASE WHEN c.enabled THEN s.next_run END,
            a.id
-      FROM slo_check c
-      JOIN slo_check_state s ON s.check_id = c.id
-      LEFT JOIN slo_alert a ON a.id = s.alert_id AND a.state = 'firing'
+      FROM @extschema@.slo_check c
+      JOIN @extschema@.slo_check_state s ON s.check_id = c.id
+      LEFT JOIN @extschema@.slo_alert a ON a.id = s.alert_id AND a.state = 'firing'
      ORDER BY (a.id IS NOT NULL) DESC, c.severity, c.name
 $$;
 COMMENT ON FUNCTION slo_status() IS

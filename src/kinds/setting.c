@@ -13,9 +13,8 @@
  *
  *	  ALTER DATABASE / ALTER ROLE ALL ... SET values are read from
  *	  pg_db_role_setting at every run, so the worker sees them without
- *	  reconnecting.  Known gap: a custom placeholder that such an entry gave
- *	  this session, and that was since RESET, keeps its old value here
- *	  (placeholders do not show their source).
+ *	  reconnecting; a value the session got from such an entry that has since
+ *	  been RESET counts as unset.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -27,6 +26,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/json.h"
 
 #include "kind.h"
@@ -101,17 +101,39 @@ Shown(const char *value)
  * miss an ALTER DATABASE made since.  A value this session got from such an
  * entry that has since been removed counts as unset.
  */
+/* Where this session's value of a setting came from (PGC_S_DEFAULT if unknown). */
+static GucSource
+SessionSource(const char *name)
+{
+	struct config_generic **vars;
+	int			n;
+
+#if PG_VERSION_NUM >= 160000
+	vars = get_guc_variables(&n);
+#else
+	vars = get_guc_variables();
+	n = GetNumConfigOptions();
+#endif
+	for (int i = 0; i < n; i++)
+		if (pg_strcasecmp(vars[i]->name, name) == 0)
+			return vars[i]->source;
+	return PGC_S_DEFAULT;
+}
+
 static const char *
 CurrentValue(const char *name)
 {
 	static SPIPlanPtr stored_plan = NULL;
-	static SPIPlanPtr source_plan = NULL;
 
-	/* also enforces the privileges SHOW needs, before anything is read */
-	const char *session = GetConfigOption(name, true, true);
+	/*
+	 * As SHOW prints it (units included), with the privileges SHOW needs,
+	 * checked before anything is read.
+	 */
+	const char *session = GetConfigOptionByName(name, NULL, true);
 	const char *result = session;
 	Oid			types[2] = {OIDOID, TEXTOID};
 	Datum		values[2];
+	bool		stored;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	values[0] = ObjectIdGetDatum(MyDatabaseId);
@@ -126,20 +148,20 @@ CurrentValue(const char *name)
 				 "  AND pg_catalog.lower(pg_catalog.split_part(c, '=', 1)) = pg_catalog.lower($2) "
 				 "ORDER BY s.setdatabase DESC LIMIT 1",
 				 2, types, values);
-	if (SPI_processed == 1)
+	stored = (SPI_processed == 1);
+	if (stored)
 		result = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0],
 													   SPI_tuptable->tupdesc, 1));
-	else if (session != NULL)
+	SPI_finish();
+
+	/* this session got it from an entry that is gone: unset for a new session */
+	if (!stored && session != NULL)
 	{
-		SloKeptQuery(&source_plan,
-					 "SELECT 1 FROM pg_catalog.pg_settings "
-					 "WHERE name = pg_catalog.lower($2) "
-					 "  AND source IN ('database', 'global')",
-					 2, types, values);
-		if (SPI_processed == 1)
+		GucSource	source = SessionSource(name);
+
+		if (source == PGC_S_DATABASE || source == PGC_S_GLOBAL)
 			result = NULL;
 	}
-	SPI_finish();
 	return result;
 }
 

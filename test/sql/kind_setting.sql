@@ -90,6 +90,12 @@ SELECT status, summary FROM slo_run_checks(false) WHERE check_name = 'set_dbwide
 DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET app.region_test', current_database()); END $$;
 SELECT status, summary FROM slo_run_checks(false) WHERE check_name = 'set_dbwide';
 
+-- Values compare as SHOW prints them, units included.
+SET work_mem = '8MB';
+SELECT slo_add_check('set_units', 'setting', '{"name": "work_mem", "allowed": ["8MB"]}') > 0 AS added;
+SELECT status, summary FROM slo_run_checks(false) WHERE check_name = 'set_units';
+RESET work_mem;
+
 -- Clean up.
 SELECT count(*) FILTER (WHERE slo_drop_check(name)) AS dropped
   FROM slo_check WHERE name LIKE 'set\_%';

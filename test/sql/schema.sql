@@ -15,6 +15,10 @@ SET search_path = evil, public;
 SELECT check_name, status, summary FROM monitoring.slo_run_checks();
 SET search_path = monitoring, public;
 SELECT name, state, summary FROM slo_status();
+-- the one SECURITY DEFINER function resolves operators in pg_catalog first
+SELECT proname, prosecdef, proconfig FROM pg_proc
+ WHERE pronamespace = 'monitoring'::regnamespace AND (prosecdef OR proconfig IS NOT NULL)
+ ORDER BY 1;
 RESET search_path;
 DROP EXTENSION slo_guard;
 DROP SCHEMA monitoring;
