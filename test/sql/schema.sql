@@ -1,5 +1,8 @@
 -- CREATE EXTENSION ... SCHEMA puts every object there, and it works as typed once the
 -- schema is on search_path; the functions find their tables without it.
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS slo_guard CASCADE;  -- whatever an earlier file left
+RESET client_min_messages;
 CREATE SCHEMA monitoring;
 CREATE EXTENSION slo_guard SCHEMA monitoring;
 SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'monitoring'::regnamespace
