@@ -63,5 +63,9 @@ extern List *SloParseQualifiedName(const char *str);
 extern Oid	SloLookupRelation(const char *name, LOCKMODE lockmode);
 extern void SloKeptQuery(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
 						 Datum *values);
+extern char *SloColText(uint64 row, int col);
+extern double SloColFloat(uint64 row, int col, bool *isnull);
+extern int64 SloColInt8(uint64 row, int col);
+extern bool SloColBool(uint64 row, int col);
 
 #endif							/* SLO_KIND_H */

@@ -70,3 +70,42 @@ SloKeptQuery(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *va
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "slo_guard: query failed: %s", SPI_result_code_string(ret));
 }
+
+/* Column col (1-based) of SPI result row row as text, or NULL. */
+char *
+SloColText(uint64 row, int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+}
+
+/* A float8 column (the queries cast); 0 when NULL, and *isnull set if given. */
+double
+SloColFloat(uint64 row, int col, bool *isnull)
+{
+	bool		null;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &null);
+
+	if (isnull)
+		*isnull = null;
+	return null ? 0 : DatumGetFloat8(d);
+}
+
+/* An int8 column; 0 when NULL. */
+int64
+SloColInt8(uint64 row, int col)
+{
+	bool		null;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &null);
+
+	return null ? 0 : DatumGetInt64(d);
+}
+
+/* A boolean column; false when NULL. */
+bool
+SloColBool(uint64 row, int col)
+{
+	bool		null;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &null);
+
+	return !null && DatumGetBool(d);
+}

@@ -147,32 +147,6 @@ HealthQuery(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *val
 	SloKeptQuery(plan, sql, nargs, types, values);
 }
 
-/* Column col (1-based) of result row row as text, or NULL. */
-static char *
-ColText(uint64 row, int col)
-{
-	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
-}
-
-/* Column col of row row as float8 (the queries cast); 0 if NULL. */
-static double
-ColFloat(uint64 row, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
-
-	return isnull ? 0 : DatumGetFloat8(d);
-}
-
-static int64
-ColInt8(uint64 row, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
-
-	return isnull ? 0 : DatumGetInt64(d);
-}
-
 /* Shared validation of a warn_pct/fail_pct pair with their defaults. */
 static void
 ValidatePctPair(const char *kind, Jsonb *p, double dwarn, double dfail)
@@ -275,9 +249,9 @@ connections_run(const SloCheck *check, SloOutcome *out)
 	initStringInfo(&apps);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		char	   *what = ColText(i, 1);
-		char	   *name = ColText(i, 2);
-		int64		n = ColInt8(i, 3);
+		char	   *what = SloColText(i, 1);
+		char	   *name = SloColText(i, 2);
+		int64		n = SloColInt8(i, 3);
 
 		if (what[0] == 's')
 		{
@@ -391,9 +365,9 @@ wraparound_run(const SloCheck *check, SloOutcome *out)
 	appendStringInfoString(&detail, "{\"limit\": 2147483648, \"databases\": [");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		char	   *name = ColText(i, 1);
-		double		x = ColFloat(i, 2);
-		double		m = ColFloat(i, 3);
+		char	   *name = SloColText(i, 1);
+		double		x = SloColFloat(i, 2, NULL);
+		double		m = SloColFloat(i, 3, NULL);
 
 		if (x > xid_age)
 		{
@@ -514,8 +488,8 @@ long_transactions_run(const SloCheck *check, SloOutcome *out)
 
 	if (SPI_processed > 0)
 	{
-		oldest = ColFloat(0, 6);
-		n_over = ColInt8(0, 7);
+		oldest = SloColFloat(0, 6, NULL);
+		n_over = SloColInt8(0, 7);
 	}
 
 	initStringInfo(&detail);
@@ -523,29 +497,29 @@ long_transactions_run(const SloCheck *check, SloOutcome *out)
 					 ", \"oldest\": [", Num(max_s), include_idle ? "true" : "false", n_over);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		bool		prepared = strcmp(ColText(i, 1), "prepared") == 0;
+		bool		prepared = strcmp(SloColText(i, 1), "prepared") == 0;
 
-		if (ColFloat(i, 6) <= max_s)
+		if (SloColFloat(i, 6, NULL) <= max_s)
 			break;
 		appendStringInfoString(&detail, i ? ", {" : "{");
 		if (prepared)
 		{
 			appendStringInfoString(&detail, "\"prepared\": true, \"gid\": ");
-			escape_json(&detail, ColText(i, 4));
+			escape_json(&detail, SloColText(i, 4));
 		}
 		else
 		{
-			appendStringInfo(&detail, "\"pid\": %s, \"state\": ", ColText(i, 2));
-			escape_json(&detail, ColText(i, 3));
+			appendStringInfo(&detail, "\"pid\": %s, \"state\": ", SloColText(i, 2));
+			escape_json(&detail, SloColText(i, 3));
 			appendStringInfoString(&detail, ", \"application_name\": ");
-			escape_json(&detail, ColText(i, 4));
+			escape_json(&detail, SloColText(i, 4));
 		}
 		appendStringInfoString(&detail, ", \"database\": ");
-		if (ColText(i, 5))
-			escape_json(&detail, ColText(i, 5));
+		if (SloColText(i, 5))
+			escape_json(&detail, SloColText(i, 5));
 		else
 			appendStringInfoString(&detail, "null");
-		appendStringInfo(&detail, ", \"age_s\": %.3f}", ColFloat(i, 6));
+		appendStringInfo(&detail, ", \"age_s\": %.3f}", SloColFloat(i, 6, NULL));
 	}
 	appendStringInfoString(&detail, "]}");
 	SloOutcomeDetail(out, detail.data);
@@ -566,21 +540,21 @@ long_transactions_run(const SloCheck *check, SloOutcome *out)
 			psprintf("; " INT64_FORMAT " more %s over the limit", n_over - 1,
 					 n_over == 2 ? "is" : "are") : "";
 
-		if (strcmp(ColText(0, 1), "prepared") == 0)
+		if (strcmp(SloColText(0, 1), "prepared") == 0)
 			SloOutcomeSet(out, SLO_FAIL, true, oldest,
 						  "Prepared transaction %s in database %s has been open for %s, longer than the %s allowed (COMMIT PREPARED or ROLLBACK PREPARED it)%s.",
-						  quote_literal_cstr(ColText(0, 4)),
-						  ColText(0, 5) ? quote_identifier(ColText(0, 5)) : "?",
+						  quote_literal_cstr(SloColText(0, 4)),
+						  SloColText(0, 5) ? quote_identifier(SloColText(0, 5)) : "?",
 						  SloFormatDuration(oldest), SloFormatDuration(max_s), more);
 		else
 		{
-			char	   *app = ColText(0, 4);
+			char	   *app = SloColText(0, 4);
 
 			SloOutcomeSet(out, SLO_FAIL, true, oldest,
 						  "Session pid %s (%s, %s) has had a transaction open for %s, longer than the %s allowed%s.",
-						  ColText(0, 2),
+						  SloColText(0, 2),
 						  app[0] ? psprintf("application %s", app) : "no application_name",
-						  ColText(0, 3), SloFormatDuration(oldest),
+						  SloColText(0, 3), SloFormatDuration(oldest),
 						  SloFormatDuration(max_s), more);
 		}
 	}
@@ -664,16 +638,16 @@ rls_disabled_run(const SloCheck *check, SloOutcome *out)
 	appendStringInfoString(&detail, "], \"tables\": [");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		if (strcmp(ColText(i, 2), "t") == 0)
+		if (strcmp(SloColText(i, 2), "t") == 0)
 		{
 			next++;
 			continue;
 		}
 		if (nbad < MAX_NAMED)
 		{
-			appendStringInfo(&names, "%s%s", nbad ? ", " : "", ColText(i, 1));
+			appendStringInfo(&names, "%s%s", nbad ? ", " : "", SloColText(i, 1));
 			appendStringInfoString(&detail, nbad ? ", " : "");
-			escape_json(&detail, ColText(i, 1));
+			escape_json(&detail, SloColText(i, 1));
 		}
 		nbad++;
 	}

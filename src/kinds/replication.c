@@ -89,30 +89,6 @@ RunQuery(SPIPlanPtr *plan, const char *sql)
 	SloKeptQuery(plan, sql, 0, NULL, NULL);
 }
 
-static char *
-ColText(uint64 row, int col)
-{
-	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
-}
-
-/* float8 column, with *isnull (NULL-safe). */
-static double
-ColFloat(uint64 row, int col, bool *isnull)
-{
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
-
-	return *isnull ? 0 : DatumGetFloat8(d);
-}
-
-static bool
-ColBool(uint64 row, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
-
-	return !isnull && DatumGetBool(d);
-}
-
 static void
 JsonTextOrNull(StringInfo buf, const char *s)
 {
@@ -165,9 +141,9 @@ RunPrimary(double max_s, double slot_max, SloOutcome *out)
 	{
 		bool		lag_null,
 					bytes_null;
-		double		lag = ColFloat(i, 4, &lag_null);
-		double		bytes = ColFloat(i, 5, &bytes_null);
-		char	   *name = ColText(i, 1);
+		double		lag = SloColFloat(i, 4, &lag_null);
+		double		bytes = SloColFloat(i, 5, &bytes_null);
+		char	   *name = SloColText(i, 1);
 
 		if (i == 0)
 		{
@@ -188,9 +164,9 @@ RunPrimary(double max_s, double slot_max, SloOutcome *out)
 			appendStringInfoString(&detail, i ? ", {\"name\": " : "{\"name\": ");
 			escape_json(&detail, name);
 			appendStringInfoString(&detail, ", \"state\": ");
-			JsonTextOrNull(&detail, ColText(i, 2));
+			JsonTextOrNull(&detail, SloColText(i, 2));
 			appendStringInfoString(&detail, ", \"sync_state\": ");
-			JsonTextOrNull(&detail, ColText(i, 3));
+			JsonTextOrNull(&detail, SloColText(i, 3));
 			appendStringInfoString(&detail, ", \"replay_lag_s\": ");
 			appendStringInfoString(&detail, lag_null ? "null" : psprintf("%.3f", lag));
 			appendStringInfoString(&detail, ", \"bytes_behind\": ");
@@ -205,9 +181,9 @@ RunPrimary(double max_s, double slot_max, SloOutcome *out)
 	for (uint64 i = 0; i < nslots; i++)
 	{
 		bool		bytes_null;
-		double		bytes = ColFloat(i, 4, &bytes_null);
-		char	   *slot = ColText(i, 1);
-		char	   *wal_status = ColText(i, 3);
+		double		bytes = SloColFloat(i, 4, &bytes_null);
+		char	   *slot = SloColText(i, 1);
+		char	   *wal_status = SloColText(i, 3);
 		bool		lost = wal_status && strcmp(wal_status, "lost") == 0;
 		char	   *problem = NULL;
 
@@ -228,7 +204,7 @@ RunPrimary(double max_s, double slot_max, SloOutcome *out)
 			appendStringInfoString(&detail, i ? ", {\"slot\": " : "{\"slot\": ");
 			escape_json(&detail, slot);
 			appendStringInfoString(&detail, ", \"type\": ");
-			JsonTextOrNull(&detail, ColText(i, 2));
+			JsonTextOrNull(&detail, SloColText(i, 2));
 			appendStringInfoString(&detail, ", \"wal_status\": ");
 			JsonTextOrNull(&detail, wal_status);
 			appendStringInfoString(&detail, ", \"retained_bytes\": ");
@@ -294,11 +270,11 @@ RunStandby(double max_s, SloOutcome *out)
 	StringInfoData detail;
 
 	RunQuery(&standby_sql_plan, standby_sql);
-	caught_up = ColBool(0, 1);
-	since = ColFloat(0, 2, &since_null);
-	bytes = ColFloat(0, 3, &bytes_null);
-	paused = ColBool(0, 4);
-	receiver = ColText(0, 5);
+	caught_up = SloColBool(0, 1);
+	since = SloColFloat(0, 2, &since_null);
+	bytes = SloColFloat(0, 3, &bytes_null);
+	paused = SloColBool(0, 4);
+	receiver = SloColText(0, 5);
 	streaming = receiver && strcmp(receiver, "streaming") == 0;
 	paused_note = paused ? " (replay is paused: pg_wal_replay_resume() resumes it)" : "";
 

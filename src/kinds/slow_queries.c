@@ -64,15 +64,6 @@ StatStatementsSchema(void)
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
-static double
-ColFloat(uint64 row, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
-
-	return isnull ? 0 : DatumGetFloat8(d);
-}
-
 static void
 slow_queries_run(const SloCheck *check, SloOutcome *out)
 {
@@ -128,7 +119,7 @@ slow_queries_run(const SloCheck *check, SloOutcome *out)
 	{
 		bool		isnull;
 
-		worst = ColFloat(0, 3);
+		worst = SloColFloat(0, 3, NULL);
 		nover = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5,
 											&isnull));
 	}
@@ -140,7 +131,7 @@ slow_queries_run(const SloCheck *check, SloOutcome *out)
 		appendStringInfo(&detail, "%s{\"queryid\": %s, \"calls\": %.0f, \"mean_exec_time_ms\": %.3f, \"database\": ",
 						 i ? ", " : "",
 						 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
-						 ColFloat(i, 2), ColFloat(i, 3));
+						 SloColFloat(i, 2, NULL), SloColFloat(i, 3, NULL));
 		if (db)
 			escape_json(&detail, db);
 		else
@@ -158,7 +149,7 @@ slow_queries_run(const SloCheck *check, SloOutcome *out)
 					  "Statement with queryid %s%s averages %.0f ms over %.0f calls, above the %s ms limit%s.",
 					  SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
 					  db ? psprintf(" in database %s", quote_identifier(db)) : "",
-					  worst, ColFloat(0, 2), float8out_internal(max_mean),
+					  worst, SloColFloat(0, 2, NULL), float8out_internal(max_mean),
 					  nover > 1 ? psprintf("; " INT64_FORMAT " more statement%s %s over it",
 										   nover - 1, nover > 2 ? "s" : "",
 										   nover > 2 ? "are" : "is") : "");
