@@ -18,20 +18,17 @@ PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 PG_BINDIR=/usr/lib/postgresql/15/bin
 BENCH_PG_USER=postgres
 
-bench_say() { printf '==> %s\n' "$*"; }
+# The generic helpers (say, run as postgres) are the test and demo scripts' own.
+# shellcheck source=scripts/lib.sh
+source "$BENCH_ROOT/scripts/lib.sh"
+SG_PG_USER=$BENCH_PG_USER
+
+bench_say() { sg_say "$@"; }
 bench_die() {
 	printf '==> ERROR: %s\n' "$*" >&2
 	exit 1
 }
-
-# Run a command as the postgres user, PostgreSQL 15's bindir first in PATH.
-bench_as_pg() {
-	if ((EUID == 0)); then
-		runuser -u "$BENCH_PG_USER" -- env PATH="$PG_BINDIR:$PATH" "$@"
-	else
-		env PATH="$PG_BINDIR:$PATH" "$@"
-	fi
-}
+bench_as_pg() { sg_as_pg "$@"; }
 
 # The build and test packages, from scripts/install-deps.sh when the tree has
 # it; otherwise the few this benchmark needs.

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers shared by scripts/test.sh and scripts/demo.sh (sourced, not run):
+# Helpers shared by scripts/test.sh, scripts/demo.sh and bench/common.bash (sourced, not run):
 # building a private copy of the tree, installing it, and throwaway clusters.
 #
 # PostgreSQL refuses to run as root, so every server-side command goes
