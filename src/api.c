@@ -74,16 +74,19 @@ ValidateSeverity(const char *sev)
 static void
 ValidateEvery(Interval *every)
 {
-	int64		us = every->time + (int64) every->day * USECS_PER_DAY +
-		(int64) every->month * DAYS_PER_MONTH * USECS_PER_DAY;
+	/* months and days first: only then is the sum in microseconds safe */
+	bool		ok = every->month >= 0 && every->month <= 12 &&
+		every->day >= 0 && every->day <= 366;
+	int64		us = ok ? every->time + (int64) every->day * USECS_PER_DAY +
+		(int64) every->month * DAYS_PER_MONTH * USECS_PER_DAY : 0;
 
-	if (us < USECS_PER_SEC)
+	if (!ok || us < USECS_PER_SEC || us > 366 * USECS_PER_DAY)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for \"every\": %s",
 						DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(every)))),
-				 errdetail("A check runs at most once a second."),
-				 errhint("Use an interval of at least '1 second', such as '30 seconds' or '5 minutes'.")));
+				 errdetail("A check runs at most once a second and at least once a year."),
+				 errhint("Use an interval from '1 second' to '1 year', such as '30 seconds' or '5 minutes'.")));
 }
 
 static void

@@ -138,6 +138,8 @@ SELECT slo_add_check('x', 'columns_exist', '{"table": "users", "columns": []}');
 SELECT slo_add_check('x', 'function_exists', '{"functions": ["f(int"]}');
 SELECT slo_add_check('x', 'table_exists', '{"tables": ["users"]}', severity => 'P5');
 SELECT slo_add_check('x', 'table_exists', '{"tables": ["users"]}', every => '500 ms');
+SELECT slo_add_check('x', 'table_exists', '{"tables": ["users"]}', every => '100000000 years');
+SELECT slo_add_check('x', 'table_exists', '{"tables": ["users"]}', every => '-5 minutes');
 SELECT slo_add_check('x', 'table_exists', '{"tables": ["users"]}', fail_after => 0);
 SELECT slo_add_check('x', 'table_exists', '{"tables": ["users"]}', labels => '"a"');
 SELECT slo_add_check('', 'table_exists', '{"tables": ["users"]}');
