@@ -13,7 +13,8 @@ MODULE_big = slo_guard
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c) $(wildcard src/kinds/*.c)))
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+# Older versions' full install scripts (frozen; never edited) and every upgrade script.
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
 REGRESS = $(sort $(notdir $(basename $(wildcard test/sql/*.sql))))
 REGRESS_OPTS = --inputdir=test --outputdir=test --temp-instance=test/tmp_check \

@@ -1,4 +1,4 @@
--- slo_guard 1.0: install script.
+-- slo_guard 1.1: install script (the full current schema; sql/slo_guard--1.0--1.1.sql brings a 1.0 install to the same state).
 \echo Use "CREATE EXTENSION slo_guard" to load this file. \quit
 
 -- Every object lives in the schema chosen at CREATE EXTENSION and starts with slo_.
