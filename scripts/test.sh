@@ -23,6 +23,9 @@
 #
 # Environment: SLO_TEST_BUDGET (seconds, default 780) bounds the whole run;
 # files not started by then count as failed. KEEP_TMP=1 keeps the work dir.
+# SLO_TEST_ONLY='regex' runs only the tests whose name matches (extended regex
+# against "regress/NAME", "test/pgtap/F.sql", "test/t/F.pl"), for development.
+# PG_CONFIG=... picks the PostgreSQL installation to build and test against.
 set -uo pipefail
 exec </dev/null
 
@@ -139,6 +142,19 @@ shopt -s nullglob
 for f in "$SRC"/test/pgtap/*.sql; do PGTAP_TESTS+=("${f#"$SRC"/}"); done
 for f in "$SRC"/test/t/*.pl; do TAP_TESTS+=("${f#"$SRC"/}"); done
 shopt -u nullglob
+if [[ -n "${SLO_TEST_ONLY:-}" ]]; then
+	# keep PREFIX NAME...: the names whose PREFIXNAME matches SLO_TEST_ONLY
+	keep() {
+		local p=$1 t
+		shift
+		for t in "$@"; do [[ "$p$t" =~ $SLO_TEST_ONLY ]] && echo "$t"; done
+		return 0
+	}
+	mapfile -t REGRESS_TESTS < <(keep regress/ "${REGRESS_TESTS[@]}")
+	mapfile -t PGTAP_TESTS < <(keep '' "${PGTAP_TESTS[@]}")
+	mapfile -t TAP_TESTS < <(keep '' "${TAP_TESTS[@]}")
+	sg_say "SLO_TEST_ONLY='$SLO_TEST_ONLY'"
+fi
 sg_say "found ${#REGRESS_TESTS[@]} regression, ${#PGTAP_TESTS[@]} pgTAP, ${#TAP_TESTS[@]} Perl TAP test files"
 
 # Everything counted as failed when the module cannot be built at all.
@@ -223,7 +239,7 @@ if ((${#REGRESS_TESTS[@]})); then
 	REGRESS_OUT=$WORK/regress.out
 	(
 		cd "$SRC" &&
-			sg_as_pg timeout "$(tmo 420)" make PG_CONFIG="$PG_CONFIG" installcheck TAP_TESTS=
+			sg_as_pg timeout "$(tmo 420)" make PG_CONFIG="$PG_CONFIG" installcheck TAP_TESTS= REGRESS="${REGRESS_TESTS[*]}"
 	) >"$REGRESS_OUT" 2>&1
 	regress_rc=$?
 	for t in "${REGRESS_TESTS[@]}"; do
