@@ -39,3 +39,14 @@ include $(PGXS)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
+
+# PGXN metadata: the version comes from the control file (committed, so that a
+# PGXN archive of the tree carries it; scripts/package-test.sh checks it is current).
+# PGXN wants a semantic version: 1.1 is published as 1.1.0.
+META_VERSION = $(if $(word 3,$(subst ., ,$(EXTVERSION))),$(EXTVERSION),$(EXTVERSION).0)
+META.json: META.json.in $(EXTENSION).control
+	sed 's/@METAVERSION@/$(META_VERSION)/g' $< > $@
+
+# A PGXN release archive of the committed tree: make dist
+dist: META.json
+	git archive --format zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(EXTENSION)-$(EXTVERSION).zip HEAD

@@ -16,7 +16,9 @@
 #         a throwaway cluster that preloads slo_guard with the worker off;
 #      c. Perl TAP: every test/t/*.pl through prove, with the environment
 #         PGXS's prove_installcheck sets (PostgreSQL::Test::Cluster makes its
-#         own clusters).
+#         own clusters);
+#      d. the Debian package: scripts/package-test.sh builds it (and the 1.0
+#         one), installs it into a throwaway root, upgrades 1.0 -> current.
 # Each regression test, pgTAP file and TAP file counts as one test. The last
 # line is always `N passed, N failed`; the exit status is non-zero if anything
 # failed or nothing ran.
@@ -347,6 +349,19 @@ if ((${#TAP_TESTS[@]})); then
 	done
 else
 	sg_say "Perl TAP: no tests in test/t"
+fi
+
+# --------------------------------------------------------- 4d. package
+if [[ -z "${SLO_TEST_ONLY:-}" || "package" =~ $SLO_TEST_ONLY ]]; then
+	sg_say "Debian package (scripts/package-test.sh)"
+	if (($(time_left 240) <= 0)); then
+		fail "package" "not run: time budget spent"
+	elif timeout "$(tmo 240)" bash "$SG_ROOT/scripts/package-test.sh" >"$WORK/package.out" 2>&1; then
+		pass "package"
+	else
+		fail "package"
+		tail -n 40 "$WORK/package.out" | sed 's/^/    /'
+	fi
 fi
 
 finish
