@@ -80,6 +80,8 @@ COMMENT ON FUNCTION slo_check_owner_guard() IS
   'slo_guard: trigger function refusing a slo_check row whose writer is not a member of its owner (the role the check runs as)';
 REVOKE ALL ON FUNCTION slo_check_owner_guard() FROM PUBLIC;
 
+-- Keep this after any change to the type of slo_check.owner above: PostgreSQL cannot alter
+-- the type of a column named in a trigger's UPDATE OF list.
 CREATE TRIGGER slo_check_owner_guard
     BEFORE INSERT OR UPDATE OF owner, kind, params, search_path ON slo_check
     FOR EACH ROW EXECUTE FUNCTION slo_check_owner_guard();
