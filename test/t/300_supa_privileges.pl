@@ -108,6 +108,11 @@ SELECT count(*) FROM pg_init_privs ip
 
 # --- (a) in public --------------------------------------------------------------
 SupabaseFixture::create_database($node, 'sb_public');
+# and global default privileges (no IN SCHEMA), to PUBLIC
+$node->safe_psql('sb_public', q{
+ALTER DEFAULT PRIVILEGES FOR ROLE supabase_admin GRANT SELECT ON TABLES TO PUBLIC;
+ALTER DEFAULT PRIVILEGES FOR ROLE supabase_admin GRANT USAGE ON SEQUENCES TO PUBLIC;
+}, %ADMIN);
 $node->safe_psql('sb_public', 'CREATE EXTENSION slo_guard', %ADMIN);
 # the default privileges did reach a table created the same way
 $node->safe_psql('sb_public', 'CREATE TABLE public.control (id int)', %ADMIN);
@@ -167,10 +172,14 @@ unlike($out, qr/GRANT [^;]* ON [^;]*slo_[^;]* TO (anon|authenticated|service_rol
 
 # --- (c) 1.0, then ALTER EXTENSION UPDATE -------------------------------------------
 SupabaseFixture::create_database($node, 'sb_upgrade');
+$node->safe_psql('sb_upgrade', q{
+ALTER DEFAULT PRIVILEGES FOR ROLE supabase_admin GRANT SELECT ON TABLES TO PUBLIC;
+}, %ADMIN);
 $node->safe_psql('sb_upgrade',
 	q{CREATE EXTENSION slo_guard WITH SCHEMA extensions VERSION '1.0'}, %ADMIN);
-like(SupabaseFixture::privileges_held($node, 'sb_upgrade', 'anon'),
-	qr/slo_check: anon INSERT/, 'sb_upgrade: 1.0 leaked: anon can write slo_check');
+like(SupabaseFixture::privileges_held($node, 'sb_upgrade', 'anon', 'PUBLIC'),
+	qr/slo_check: PUBLIC SELECT\n(.*\n)*.*slo_check: anon INSERT/,
+	'sb_upgrade: 1.0 leaked: PUBLIC can read slo_check, anon can write it');
 # the DBA's intended grants, made after the install
 $node->safe_psql('sb_upgrade', q{
 GRANT SELECT ON extensions.slo_check, extensions.slo_result TO oncall;
