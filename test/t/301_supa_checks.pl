@@ -25,8 +25,8 @@ my $db    = 'sb_app';
 
 my $node = PostgreSQL::Test::Cluster->new('supa_checks');
 $node->init;
-# The worker serves sb_app only once it is set up (below): a worker connected
-# before ALTER DATABASE ... SET app.data_region would not see the setting.
+# The worker serves sb_app only once the checks have been run by hand (below),
+# so that the hand run sees every check due and none locked by a pass.
 $node->append_conf(
 	'postgresql.conf', q{
 shared_preload_libraries = 'slo_guard'
