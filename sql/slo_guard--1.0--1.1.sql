@@ -102,12 +102,17 @@ COMMENT ON TRIGGER slo_check_owner_guard ON slo_check IS
 --     upgrade script in slo_guard_upgrade.members, with its initial privileges as
 --     pg_init_privs had them): a grantee's privilege is revoked when it came with the
 --     install (it is in those initial privileges) or when the default privileges in
---     pg_default_acl give it to objects of that owner, type and schema; grants a DBA
---     made afterwards to other roles (an on-call role) are kept.
+--     pg_default_acl give it to objects of that owner, type and schema; the rest of what
+--     a DBA granted afterwards (an on-call role's SELECT) is kept. (1.0 recorded no
+--     initial privileges for its tables: a default privilege removed since its install
+--     is not recognised there.)
 -- Then pg_init_privs, the initial privileges pg_dump compares with, is set to the owner's
 -- entries only, as a fresh install records them: a dump carries the DBA's grants and
 -- never the default-ACL ones, and a restore (whose CREATE EXTENSION strips again) gets
--- back exactly what the DBA granted.
+-- back exactly what the DBA granted. This is a direct UPDATE of the catalog because a
+-- REVOKE in an extension script records the object's whole remaining ACL, the DBA's
+-- grants included, as its initial privileges, and no command sets them otherwise.
+-- Types (none yet) are treated like the rest; array types follow their element type.
 DO $privileges$
 DECLARE
     ext      oid := (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'slo_guard');
