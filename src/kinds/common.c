@@ -109,3 +109,63 @@ SloColBool(uint64 row, int col)
 
 	return !null && DatumGetBool(d);
 }
+
+/*
+ * Params as a runner reads them.  slo_add_check validates params, but a row
+ * can reach a runner without that: an older dump, a row edited by the table
+ * owner, a kind whose rules grew stricter.  Each runner starts with
+ * SloRunParams(), which applies the same validation (so a bad row is an
+ * `error` result whose message names the key, SQLSTATE 22023), and reads its
+ * required keys with SloRunString / SloRunNames, which never return NULL.
+ */
+void
+SloRunParams(const SloCheck *check)
+{
+	if (check->params == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("check \"%s\" of kind \"%s\" has no params",
+						check->name, check->kind->name)));
+	SloValidateCheckParams(check->kind, check->params);
+}
+
+/* A required string param; 22023 naming the key when it is absent or not a string. */
+const char *
+SloRunString(const SloCheck *check, const char *key)
+{
+	const char *s = SloParamString(check->params, key, NULL);
+
+	if (s == NULL || s[0] == '\0')
+	{
+		char	   *shown = SloParamText(check->params, key);
+
+		if (shown == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("check kind \"%s\" requires parameter \"%s\"",
+							check->kind->name, key)));
+		SloParamError(check->kind->name, key, shown, "The value must be a non-empty string.");
+	}
+	return s;
+}
+
+/* A required non-empty array of names; 22023 naming the key otherwise. */
+char	  **
+SloRunNames(const SloCheck *check, const char *key, int *n)
+{
+	char	  **names = SloParamStringArray(check->params, key, n);
+
+	if (names == NULL || *n == 0)
+	{
+		char	   *shown = SloParamText(check->params, key);
+
+		if (shown == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("check kind \"%s\" requires parameter \"%s\"",
+							check->kind->name, key)));
+		SloParamError(check->kind->name, key, shown,
+					  "The value must be a non-empty array of names (strings).");
+	}
+	return names;
+}

@@ -231,6 +231,7 @@ connections_run(const SloCheck *check, SloOutcome *out)
 	SloStatus	status;
 	int			nest;
 
+	SloRunParams(check);
 	(void) SloParamNumber(check->params, "warn_pct", &warn);
 	(void) SloParamNumber(check->params, "fail_pct", &fail);
 	SloRequireStatsPrivilege("connections");
@@ -355,6 +356,7 @@ wraparound_run(const SloCheck *check, SloOutcome *out)
 	SloStatus	status;
 	int			nest;
 
+	SloRunParams(check);
 	(void) SloParamNumber(check->params, "warn_pct", &warn);
 	(void) SloParamNumber(check->params, "fail_pct", &fail);
 
@@ -468,7 +470,7 @@ static void
 long_transactions_run(const SloCheck *check, SloOutcome *out)
 {
 	int64		max_ms = LONG_MAX_AGE_DEFAULT_MS;
-	bool		include_idle = SloParamBool(check->params, "include_idle", true);
+	bool		include_idle;
 	double		max_s,
 				oldest = 0;
 	int64		n_over = 0;
@@ -477,6 +479,8 @@ long_transactions_run(const SloCheck *check, SloOutcome *out)
 	StringInfoData detail;
 	int			nest;
 
+	SloRunParams(check);
+	include_idle = SloParamBool(check->params, "include_idle", true);
 	(void) SloParamIntervalMs(check->params, "max_age", &max_ms);
 	max_s = max_ms / 1000.0;
 	SloRequireStatsPrivilege("long_transactions");
@@ -597,7 +601,7 @@ static void
 rls_disabled_run(const SloCheck *check, SloOutcome *out)
 {
 	int			nschemas;
-	char	  **schemas = SloParamStringArray(check->params, "schemas", &nschemas);
+	char	  **schemas;
 	Datum	   *elems;
 	Oid			types[1] = {TEXTARRAYOID};
 	Datum		values[1];
@@ -608,7 +612,9 @@ rls_disabled_run(const SloCheck *check, SloOutcome *out)
 				schemalist;
 	int			nest;
 
-	if (nschemas == 0)
+	SloRunParams(check);
+	schemas = SloParamStringArray(check->params, "schemas", &nschemas);
+	if (schemas == NULL || nschemas == 0)
 	{
 		schemas = palloc(sizeof(char *));
 		schemas[0] = "public";

@@ -547,15 +547,20 @@ migration_validate(Jsonb *p)
 static void
 migration_run(const SloCheck *check, SloOutcome *out)
 {
-	const char *table = SloParamString(check->params, "table", NULL);
-	const char *expect = SloParamString(check->params, "expect", NULL);
-	const char *toolname = SloParamString(check->params, "tool", NULL);
-	List	   *names = SloParseQualifiedName(table);
+	const char *table;
+	const char *expect;
+	const char *toolname;
+	List	   *names;
 	Oid			relid;
 	MigrationTool tool;
 	char	   *qualname;
 	MigrationState st = {0};
 
+	SloRunParams(check);
+	table = SloRunString(check, "table");
+	expect = SloParamString(check->params, "expect", NULL);
+	toolname = SloParamString(check->params, "tool", NULL);
+	names = SloParseQualifiedName(table);
 	if (names == NIL || list_length(names) > 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_NAME),

@@ -169,13 +169,17 @@ CurrentValue(const char *name)
 static void
 setting_run(const SloCheck *check, SloOutcome *out)
 {
-	const char *name = SloParamString(check->params, "name", NULL);
+	const char *name;
 	int			nallowed;
-	char	  **allowed = SloParamStringArray(check->params, "allowed", &nallowed);
-	const char *value = CurrentValue(name);
+	char	  **allowed;
+	const char *value;
 	StringInfoData list;
 	StringInfoData detail;
 
+	SloRunParams(check);
+	name = SloRunString(check, "name");
+	allowed = SloRunNames(check, "allowed", &nallowed);
+	value = CurrentValue(name);
 	initStringInfo(&list);
 	initStringInfo(&detail);
 	appendStringInfoString(&detail, "{\"setting\": ");

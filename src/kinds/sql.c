@@ -219,7 +219,7 @@ ResultNumber(const SloCheck *check, Datum d, Oid type)
 static void
 sql_run(const SloCheck *check, SloOutcome *out)
 {
-	const char *query = SloParamString(check->params, "query", NULL);
+	const char *query;
 	int			ret;
 	int			nest;
 	TupleDesc	desc;
@@ -230,10 +230,17 @@ sql_run(const SloCheck *check, SloOutcome *out)
 				fail_above,
 				warn_below,
 				fail_below;
-	bool		has_wa = SloParamNumber(check->params, "warn_above", &warn_above);
-	bool		has_fa = SloParamNumber(check->params, "fail_above", &fail_above);
-	bool		has_wb = SloParamNumber(check->params, "warn_below", &warn_below);
-	bool		has_fb = SloParamNumber(check->params, "fail_below", &fail_below);
+	bool		has_wa,
+				has_fa,
+				has_wb,
+				has_fb;
+
+	SloRunParams(check);
+	query = SloRunString(check, "query");
+	has_wa = SloParamNumber(check->params, "warn_above", &warn_above);
+	has_fa = SloParamNumber(check->params, "fail_above", &fail_above);
+	has_wb = SloParamNumber(check->params, "warn_below", &warn_below);
+	has_fb = SloParamNumber(check->params, "fail_below", &fail_below);
 
 	/* Read-only for everything the query calls too; undone at the end. */
 	nest = NewGUCNestLevel();
