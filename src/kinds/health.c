@@ -441,9 +441,11 @@ static const SloParam long_transactions_params[] = {
 /*
  * Open transactions of client sessions and prepared transactions, oldest
  * first, with their count over max_age ($2) and the oldest age of all.
- * Left out: the checking session itself, slo_guard's worker (application
- * "slo_guard", which runs this very check), and with include_idle ($1) off,
- * sessions idle in a transaction.  Ages are taken against clock_timestamp():
+ * Left out: the checking session itself, every process that is not a client
+ * backend (slo_guard's launcher and workers, whose backend_type is "slo_guard
+ * launcher" / "slo_guard"; never judged by application_name, which any client
+ * may set to "slo_guard"), and with include_idle ($1) off, sessions idle in a
+ * transaction.  Ages are taken against clock_timestamp():
  * a worker pass is one long transaction, and now() would be its start.
  */
 static const char *long_transactions_sql =
@@ -454,7 +456,6 @@ static const char *long_transactions_sql =
 "    FROM pg_catalog.pg_stat_activity a"
 "   WHERE a.backend_type = 'client backend' AND a.xact_start IS NOT NULL"
 "     AND a.pid <> pg_catalog.pg_backend_pid()"
-"     AND a.application_name IS DISTINCT FROM 'slo_guard'"
 "     AND ($1 OR a.state IS NULL OR"
 "          a.state NOT IN ('idle in transaction', 'idle in transaction (aborted)'))"
 "  UNION ALL"
