@@ -76,5 +76,7 @@ extern bool SloColBool(uint64 row, int col);
 extern void SloRunParams(const SloCheck *check);
 extern const char *SloRunString(const SloCheck *check, const char *key);
 extern char **SloRunNames(const SloCheck *check, const char *key, int *n);
+/* Run code that reads user data; errors that may quote row values lose their text. */
+extern void SloRunUserCode(const char *what, void (*fn) (void *), void *arg);
 
 #endif							/* SLO_KIND_H */

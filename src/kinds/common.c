@@ -169,3 +169,74 @@ SloRunNames(const SloCheck *check, const char *key, int *n)
 	}
 	return names;
 }
+
+/*
+ * Error classes whose messages may quote the data that caused them: data
+ * exceptions ("invalid input syntax for type integer: \"<value>\""),
+ * integrity violations ("Key (email)=(...)"), RAISE in a function the query
+ * calls (any text its author chose), external routine and internal errors.
+ */
+static const char *
+RowValueClass(int sqlerrcode)
+{
+	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
+	{
+		case ERRCODE_DATA_EXCEPTION:
+			return "a data exception";
+		case ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION:
+			return "an integrity constraint violation";
+		case ERRCODE_PLPGSQL_ERROR:
+			return "an error raised by a function (RAISE, ASSERT)";
+		case ERRCODE_EXTERNAL_ROUTINE_EXCEPTION:
+		case ERRCODE_EXTERNAL_ROUTINE_INVOCATION_EXCEPTION:
+		case ERRCODE_SQL_ROUTINE_EXCEPTION:
+			return "an error of a routine it called";
+		case ERRCODE_INTERNAL_ERROR:
+			return "an internal error";
+	}
+	return NULL;
+}
+
+/*
+ * Run fn(arg), which reads user data (a user's query, a migration table).
+ * An error of a class whose message may hold row values is replaced by one
+ * with the same SQLSTATE that says what kind of error it was, without its
+ * message, detail or hint: results and alerts never hold row content.  Other
+ * errors (syntax, missing objects, permissions, timeouts and cancels) go on
+ * unchanged.
+ */
+void
+SloRunUserCode(const char *what, void (*fn) (void *), void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ErrorData  *volatile edata = NULL;
+	const char *volatile cls = NULL;
+
+	PG_TRY();
+	{
+		fn(arg);
+	}
+	PG_CATCH();
+	{
+		MemoryContext ecxt = MemoryContextSwitchTo(cxt);
+		ErrorData  *e = CopyErrorData();
+
+		cls = RowValueClass(e->sqlerrcode);
+		if (cls == NULL)
+		{
+			MemoryContextSwitchTo(ecxt);
+			FreeErrorData(e);
+			PG_RE_THROW();
+		}
+		FlushErrorState();
+		edata = e;
+	}
+	PG_END_TRY();
+
+	if (edata != NULL)
+		ereport(ERROR,
+				(errcode(edata->sqlerrcode),
+				 errmsg("%s failed with %s; its message is not recorded because it may hold row values",
+						what, cls),
+				 errhint("Run the query yourself to see the message.")));
+}
