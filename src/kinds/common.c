@@ -172,13 +172,17 @@ SloRunNames(const SloCheck *check, const char *key, int *n)
 
 /*
  * Error classes whose messages may quote the data that caused them: data
- * exceptions ("invalid input syntax for type integer: \"<value>\""),
+ * exceptions ("invalid input syntax for type integer: \"<value>\"", but
+ * not division by zero, whose message is fixed),
  * integrity violations ("Key (email)=(...)"), RAISE in a function the query
  * calls (any text its author chose), external routine and internal errors.
  */
 static const char *
 RowValueClass(int sqlerrcode)
 {
+	/* always just "division by zero" */
+	if (sqlerrcode == ERRCODE_DIVISION_BY_ZERO)
+		return NULL;
 	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
 	{
 		case ERRCODE_DATA_EXCEPTION:
