@@ -3,7 +3,8 @@
 # makes the postmaster crash-restart the whole cluster.  Killing the worker whenever it
 # shows up for 12 s must give only a few crash-restart cycles (the launcher waits 5 s
 # after the first, 10 s after the second in a row, ...), not one every few hundred ms;
-# and the worker comes back by itself and runs checks again.
+# and the worker comes back by itself and runs checks again.  Then the worker meets bad
+# params rows: `error` results, no crash.
 use strict;
 use warnings;
 
@@ -79,6 +80,29 @@ my $results = $node->safe_psql('postgres', 'SELECT count(*) FROM slo_result');
 ok($node->poll_query_until('postgres', "SELECT count(*) > $results FROM slo_result"),
 	'and runs checks again');
 is(crash_cycles(), $cycles, 'no crash-restart since');
+
+# The worker meets params rows written around the validator (which used to crash the
+# backend, and with it the whole cluster, over and over): each is an `error` naming the key.
+$node->safe_psql(
+	'postgres', q{
+	SELECT slo_add_check('bad_setting', 'setting', '{"name": "app.x", "allowed": ["y"]}', every => '1 second');
+	SELECT slo_add_check('bad_columns', 'columns_exist', '{"table": "t", "columns": ["c"]}', every => '1 second');
+	SELECT slo_add_check('bad_migration', 'migration', '{"table": "alembic_version"}', every => '1 second');
+	UPDATE slo_check SET params = params - 'name' WHERE name = 'bad_setting';
+	UPDATE slo_check SET params = '{"table": "t", "columns": null}' WHERE name = 'bad_columns';
+	UPDATE slo_check SET params = '[]' WHERE name = 'bad_migration';
+});
+ok( $node->poll_query_until(
+		'postgres', q{
+	SELECT count(DISTINCT check_name) = 3 FROM slo_result
+	 WHERE check_name LIKE 'bad\_%' AND status = 'error' AND summary LIKE '%SQLSTATE 22023%'}),
+	'the worker records an error for each bad params row');
+like( $node->safe_psql('postgres',
+		"SELECT summary FROM slo_status() WHERE name = 'bad_setting'"),
+	qr/requires parameter "name"/, 'the error names the missing key');
+is(crash_cycles(), $cycles, 'and nothing crashed');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'slo_guard'"),
+	'1', 'the worker is still there');
 
 $node->stop;
 done_testing();
