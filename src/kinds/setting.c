@@ -344,6 +344,7 @@ NewSessionValueOf(const char *name, Oid owner, struct config_generic *rec)
 	}
 	return nv;
 }
+
 /* Do two texts denote the same value of this setting (on/true, 8MB/8192kB)? */
 static bool
 SameValue(struct config_generic *rec, const char *a, const char *b)
