@@ -139,7 +139,10 @@ ok( $node->poll_query_until(
 	'the worker runs the check');
 is(state(), 'firing fail', 'worker: still firing on us-east-1');
 
-# The attack again while the worker runs the same check every second.
+# The attack again while the worker runs the same check every second, with a
+# listener on the channel.
+my $listener = $node->background_psql('postgres');
+$listener->query_safe('LISTEN slo_guard');
 $stdout = $node->safe_psql(
 	'postgres', q{
 	SET app.data_region = 'canada-central';
@@ -151,6 +154,8 @@ $stdout = $node->safe_psql(
 unlike($stdout, qr/ok/, 'worker on: the caller\'s SET still gives fail');
 is(state(), 'firing fail', 'worker on: still firing');
 is(resolved_events(), $resolved_before, 'worker on: no resolved event');
+my $heard = $listener->query_safe('SELECT 1');
+unlike($heard, qr/Asynchronous notification/, 'worker on: no NOTIFY at all reached the listener');
 
 # A real change of the server's value reaches the worker on reload, both ways.
 $node->safe_psql('postgres',
@@ -158,6 +163,16 @@ $node->safe_psql('postgres',
 ok( $node->poll_query_until('postgres',
 		"SELECT state = 'ok' FROM slo_status() WHERE name = 'data_region'"),
 	'ALTER SYSTEM + reload: the worker resolves the alert');
+$heard = '';
+for (1 .. 50)
+{
+	$heard .= $listener->query_safe('SELECT 1');
+	last if $heard =~ /"event":"resolved"/;
+	select(undef, undef, undef, 0.1);
+}
+like($heard, qr/"event":"resolved","alert_id":\d+,"check":"data_region"/,
+	'and the listener hears that resolved NOTIFY (so it would have heard a false one)');
+$listener->quit;
 $node->safe_psql('postgres',
 	"ALTER SYSTEM RESET app.data_region; SELECT pg_reload_conf()");
 ok( $node->poll_query_until('postgres',
