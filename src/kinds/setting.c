@@ -396,7 +396,7 @@ SameValue(struct config_generic *rec, const char *a, const char *b)
  * Read the setting as a new session of the owner would get it and compare
  * it with the allowed values.  A setting only superusers and members of
  * pg_read_all_settings may read (GUC_SUPERUSER_ONLY: primary_conninfo,
- * archive_command, ...) is a secret: the check still judges it (its owner
+ * data_directory, ...) is a secret: the check still judges it (its owner
  * may read it, or this is an error), but neither its value nor the allowed
  * values appear in the summary or the detail, whoever reads them.
  */
