@@ -68,4 +68,15 @@ extern double SloColFloat(uint64 row, int col, bool *isnull);
 extern int64 SloColInt8(uint64 row, int col);
 extern bool SloColBool(uint64 row, int col);
 
+/*
+ * For runners (kinds/common.c): SloRunParams validates the check's params as
+ * slo_add_check does (a bad row becomes an `error` naming the key, 22023);
+ * SloRunString / SloRunNames read a required key and never return NULL.
+ */
+extern void SloRunParams(const SloCheck *check);
+extern const char *SloRunString(const SloCheck *check, const char *key);
+extern char **SloRunNames(const SloCheck *check, const char *key, int *n);
+/* Run code that reads user data; errors that may quote row values lose their text. */
+extern void SloRunUserCode(const char *what, void (*fn) (void *), void *arg);
+
 #endif							/* SLO_KIND_H */

@@ -12,7 +12,12 @@
  *
  *	  The launcher, not the postmaster, restarts a worker that died (after
  *	  SLO_RESTART_SECONDS), as the logical replication launcher does for its
- *	  apply workers: workers are registered BGW_NEVER_RESTART.  A postmaster
+ *	  apply workers: workers are registered BGW_NEVER_RESTART.  A worker that
+ *	  dies by a signal makes the postmaster crash-restart the whole server,
+ *	  which starts the launcher again at once; the launcher then waits
+ *	  (SLO_RESTART_SECONDS, doubling with each crash-restart in a row, at most
+ *	  5 minutes) before it starts any worker, so a check that crashes its
+ *	  backend cannot put the cluster in a restart loop.  A postmaster
  *	  restart time on dynamic workers would outlive the launcher that knows
  *	  about them (a crash-restart keeps them, a new launcher cannot see them),
  *	  and a worker whose database was dropped WITH (FORCE) would then fail to
@@ -82,6 +87,14 @@
 #define SLO_TRIM_INTERVAL_MS	10000
 /* Longest back-off after repeated failed passes (unless naptime is longer). */
 #define SLO_MAX_BACKOFF_MS		60000
+/*
+ * After a crash-restart of the server the launcher waits before starting the
+ * workers: SLO_RESTART_SECONDS after the first, doubling with each further
+ * crash-restart in a row, at most SLO_CRASH_MAX_DELAY_MS.  Crashes more than
+ * SLO_CRASH_FORGET_MS apart (after the delay) are not "in a row".
+ */
+#define SLO_CRASH_MAX_DELAY_MS	(5 * 60 * 1000)
+#define SLO_CRASH_FORGET_MS		(10 * 60 * 1000)
 
 /* One running worker, as seen by other processes. */
 typedef struct SloWorkerSlot
@@ -94,11 +107,18 @@ typedef struct SloWorkerSlot
 typedef struct SloWorkerShared
 {
 	slock_t		mutex;
+	/* set by the postmaster when it (re)creates shared memory */
+	TimestampTz started_at;		/* server start or crash-restart */
+	int			crash_restarts; /* crash-restarts in a row; 0 after a clean start */
 	int			nslots;
 	SloWorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } SloWorkerShared;
 
 static SloWorkerShared *slo_shared = NULL;
+/* Postmaster only: survive its crash-restarts (shared memory does not). */
+static int	pm_shmem_inits = 0;
+static TimestampTz pm_last_init = 0;
+static int	pm_crash_streak = 0;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
@@ -163,6 +183,19 @@ SloWorkerShmemRequest(void)
 	RequestAddinShmemSpace(SloWorkerShmemSize());
 }
 
+/* How long the launcher waits after the n-th crash-restart in a row. */
+static long
+SloCrashDelayMs(int crash_restarts)
+{
+	long		ms = SLO_RESTART_SECONDS * 1000L;
+
+	if (crash_restarts <= 0)
+		return 0;
+	for (int i = 1; i < crash_restarts && ms < SLO_CRASH_MAX_DELAY_MS; i++)
+		ms *= 2;
+	return Min(ms, SLO_CRASH_MAX_DELAY_MS);
+}
+
 /* Create (postmaster) or attach to (EXEC_BACKEND children) the map. */
 static void
 SloWorkerShmemStartup(void)
@@ -176,6 +209,25 @@ SloWorkerShmemStartup(void)
 	slo_shared = ShmemInitStruct("slo_guard workers", SloWorkerShmemSize(), &found);
 	if (!found)
 	{
+		TimestampTz now = GetCurrentTimestamp();
+
+		/*
+		 * The postmaster makes shared memory once at start and again after
+		 * each crash-restart (a backend died by a signal); its own statics
+		 * survive that, so it counts the crash-restarts in a row here.
+		 */
+		if (pm_shmem_inits > 0)
+		{
+			if (TimestampDifferenceExceeds(pm_last_init, now,
+										   SloCrashDelayMs(pm_crash_streak) + SLO_CRASH_FORGET_MS))
+				pm_crash_streak = 1;
+			else
+				pm_crash_streak++;
+		}
+		pm_shmem_inits++;
+		pm_last_init = now;
+		slo_shared->started_at = now;
+		slo_shared->crash_restarts = pm_crash_streak;
 		SpinLockInit(&slo_shared->mutex);
 		slo_shared->nslots = max_worker_processes;
 		for (int i = 0; i < slo_shared->nslots; i++)
@@ -620,6 +672,46 @@ SloLauncherReconcile(MemoryContext tmp_cxt)
 	return wait_ms;
 }
 
+/*
+ * After a crash-restart of the server, wait before starting any worker: the
+ * postmaster starts the launcher again at once, and a worker that crashes
+ * the server (a check that kills its backend) would otherwise make the
+ * cluster restart in a tight loop.  The wait doubles with each crash-restart
+ * in a row (SloCrashDelayMs).
+ */
+static void
+SloLauncherCrashDelay(void)
+{
+	TimestampTz until;
+	int			crashes = slo_shared->crash_restarts;
+
+	if (crashes <= 0)
+		return;
+	until = TimestampTzPlusMilliseconds(slo_shared->started_at, SloCrashDelayMs(crashes));
+	if (GetCurrentTimestamp() >= until)
+		return;
+	ereport(LOG,
+			(errmsg("slo_guard launcher: the server restarted after a crash (%d in a row); starting workers in %ld s",
+					crashes, (TimestampDifferenceMilliseconds(GetCurrentTimestamp(), until) + 999) / 1000)));
+	pgstat_report_activity(STATE_IDLE, "slo_guard: waiting after a crash-restart");
+	for (;;)
+	{
+		long		ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), until);
+
+		if (ms <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+}
+
 void
 SloLauncherMain(Datum main_arg)
 {
@@ -632,6 +724,8 @@ SloLauncherMain(Datum main_arg)
 	/* Connected to no database: it reads only pg_database. */
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	SetConfigOption("application_name", "slo_guard launcher", PGC_USERSET, PGC_S_SESSION);
+
+	SloLauncherCrashDelay();
 
 	launcher_cxt = AllocSetContextCreate(TopMemoryContext, "slo_guard launcher",
 										 ALLOCSET_DEFAULT_SIZES);

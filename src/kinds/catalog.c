@@ -69,9 +69,12 @@ table_exists_run(const SloCheck *check, SloOutcome *out)
 {
 	int			n,
 				nmissing = 0;
-	char	  **tables = SloParamStringArray(check->params, "tables", &n);
-	char	  **missing = palloc(sizeof(char *) * n);
+	char	  **tables;
+	char	  **missing;
 
+	SloRunParams(check);
+	tables = SloRunNames(check, "tables", &n);
+	missing = palloc(sizeof(char *) * n);
 	for (int i = 0; i < n; i++)
 		if (!OidIsValid(SloLookupRelation(tables[i], NoLock)))
 			missing[nmissing++] = tables[i];
@@ -126,13 +129,18 @@ columns_exist_validate(Jsonb *params)
 static void
 columns_exist_run(const SloCheck *check, SloOutcome *out)
 {
-	const char *table = SloParamString(check->params, "table", NULL);
+	const char *table;
 	int			n,
 				nmissing = 0;
-	char	  **cols = SloParamStringArray(check->params, "columns", &n);
-	char	  **missing = palloc(sizeof(char *) * n);
-	Oid			relid = SloLookupRelation(table, NoLock);
+	char	  **cols;
+	char	  **missing;
+	Oid			relid;
 
+	SloRunParams(check);
+	table = SloRunString(check, "table");
+	cols = SloRunNames(check, "columns", &n);
+	missing = palloc(sizeof(char *) * n);
+	relid = SloLookupRelation(table, NoLock);
 	if (!OidIsValid(relid))
 	{
 		SloOutcomeSet(out, SLO_FAIL, true, n,
@@ -218,9 +226,12 @@ function_exists_run(const SloCheck *check, SloOutcome *out)
 {
 	int			n,
 				nmissing = 0;
-	char	  **funcs = SloParamStringArray(check->params, "functions", &n);
-	char	  **missing = palloc(sizeof(char *) * n);
+	char	  **funcs;
+	char	  **missing;
 
+	SloRunParams(check);
+	funcs = SloRunNames(check, "functions", &n);
+	missing = palloc(sizeof(char *) * n);
 	for (int i = 0; i < n; i++)
 		if (!FunctionExists(funcs[i]))
 			missing[nmissing++] = funcs[i];

@@ -109,3 +109,138 @@ SloColBool(uint64 row, int col)
 
 	return !null && DatumGetBool(d);
 }
+
+/*
+ * Params as a runner reads them.  slo_add_check validates params, but a row
+ * can reach a runner without that: an older dump, a row edited by the table
+ * owner, a kind whose rules grew stricter.  Each runner starts with
+ * SloRunParams(), which applies the same validation (so a bad row is an
+ * `error` result whose message names the key, SQLSTATE 22023), and reads its
+ * required keys with SloRunString / SloRunNames, which never return NULL.
+ */
+void
+SloRunParams(const SloCheck *check)
+{
+	if (check->params == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("check \"%s\" of kind \"%s\" has no params",
+						check->name, check->kind->name)));
+	SloValidateCheckParams(check->kind, check->params);
+}
+
+/* A required string param; 22023 naming the key when it is absent or not a string. */
+const char *
+SloRunString(const SloCheck *check, const char *key)
+{
+	const char *s = SloParamString(check->params, key, NULL);
+
+	if (s == NULL || s[0] == '\0')
+	{
+		char	   *shown = SloParamText(check->params, key);
+
+		if (shown == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("check kind \"%s\" requires parameter \"%s\"",
+							check->kind->name, key)));
+		SloParamError(check->kind->name, key, shown, "The value must be a non-empty string.");
+	}
+	return s;
+}
+
+/* A required non-empty array of names; 22023 naming the key otherwise. */
+char	  **
+SloRunNames(const SloCheck *check, const char *key, int *n)
+{
+	char	  **names = SloParamStringArray(check->params, key, n);
+
+	if (names == NULL || *n == 0)
+	{
+		char	   *shown = SloParamText(check->params, key);
+
+		if (shown == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("check kind \"%s\" requires parameter \"%s\"",
+							check->kind->name, key)));
+		SloParamError(check->kind->name, key, shown,
+					  "The value must be a non-empty array of names (strings).");
+	}
+	return names;
+}
+
+/*
+ * Error classes whose messages may quote the data that caused them: data
+ * exceptions ("invalid input syntax for type integer: \"<value>\"", but
+ * not division by zero, whose message is fixed),
+ * integrity violations ("Key (email)=(...)"), RAISE in a function the query
+ * calls (any text its author chose), external routine and internal errors.
+ */
+static const char *
+RowValueClass(int sqlerrcode)
+{
+	/* always just "division by zero" */
+	if (sqlerrcode == ERRCODE_DIVISION_BY_ZERO)
+		return NULL;
+	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
+	{
+		case ERRCODE_DATA_EXCEPTION:
+			return "a data exception";
+		case ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION:
+			return "an integrity constraint violation";
+		case ERRCODE_PLPGSQL_ERROR:
+			return "an error raised by a function (RAISE, ASSERT)";
+		case ERRCODE_EXTERNAL_ROUTINE_EXCEPTION:
+		case ERRCODE_EXTERNAL_ROUTINE_INVOCATION_EXCEPTION:
+		case ERRCODE_SQL_ROUTINE_EXCEPTION:
+			return "an error of a routine it called";
+		case ERRCODE_INTERNAL_ERROR:
+			return "an internal error";
+	}
+	return NULL;
+}
+
+/*
+ * Run fn(arg), which reads user data (a user's query, a migration table).
+ * An error of a class whose message may hold row values is replaced by one
+ * with the same SQLSTATE that says what kind of error it was, without its
+ * message, detail or hint: results and alerts never hold row content.  Other
+ * errors (syntax, missing objects, permissions, timeouts and cancels) go on
+ * unchanged.
+ */
+void
+SloRunUserCode(const char *what, void (*fn) (void *), void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ErrorData  *volatile edata = NULL;
+	const char *volatile cls = NULL;
+
+	PG_TRY();
+	{
+		fn(arg);
+	}
+	PG_CATCH();
+	{
+		MemoryContext ecxt = MemoryContextSwitchTo(cxt);
+		ErrorData  *e = CopyErrorData();
+
+		cls = RowValueClass(e->sqlerrcode);
+		if (cls == NULL)
+		{
+			MemoryContextSwitchTo(ecxt);
+			FreeErrorData(e);
+			PG_RE_THROW();
+		}
+		FlushErrorState();
+		edata = e;
+	}
+	PG_END_TRY();
+
+	if (edata != NULL)
+		ereport(ERROR,
+				(errcode(edata->sqlerrcode),
+				 errmsg("%s failed with %s; its message is not recorded because it may hold row values",
+						what, cls),
+				 errhint("Run the query yourself to see the message.")));
+}

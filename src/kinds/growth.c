@@ -763,9 +763,9 @@ static void
 growth_run(const SloCheck *check, SloOutcome *out)
 {
 	int			n;
-	char	  **names = SloParamStringArray(check->params, "tables", &n);
-	GrowthTable *t = palloc0(sizeof(GrowthTable) * Max(n, 1));
-	GrowthTable **sorted = palloc(sizeof(GrowthTable *) * Max(n, 1));
+	char	  **names;
+	GrowthTable *t;
+	GrowthTable **sorted;
 	GrowthLimits lim;
 	TimestampTz now = GetCurrentTimestamp();
 	int			nfail = 0,
@@ -774,6 +774,10 @@ growth_run(const SloCheck *check, SloOutcome *out)
 	char	   *clause;
 	char	   *more;
 
+	SloRunParams(check);
+	names = SloRunNames(check, "tables", &n);
+	t = palloc0(sizeof(GrowthTable) * n);
+	sorted = palloc(sizeof(GrowthTable *) * n);
 	memset(&lim, 0, sizeof(lim));
 	lim.has_bytes = SloParamNumber(check->params, "max_bytes", &lim.max_bytes);
 	lim.has_rows = SloParamNumber(check->params, "max_rows", &lim.max_rows);

@@ -231,6 +231,7 @@ connections_run(const SloCheck *check, SloOutcome *out)
 	SloStatus	status;
 	int			nest;
 
+	SloRunParams(check);
 	(void) SloParamNumber(check->params, "warn_pct", &warn);
 	(void) SloParamNumber(check->params, "fail_pct", &fail);
 	SloRequireStatsPrivilege("connections");
@@ -355,6 +356,7 @@ wraparound_run(const SloCheck *check, SloOutcome *out)
 	SloStatus	status;
 	int			nest;
 
+	SloRunParams(check);
 	(void) SloParamNumber(check->params, "warn_pct", &warn);
 	(void) SloParamNumber(check->params, "fail_pct", &fail);
 
@@ -439,9 +441,11 @@ static const SloParam long_transactions_params[] = {
 /*
  * Open transactions of client sessions and prepared transactions, oldest
  * first, with their count over max_age ($2) and the oldest age of all.
- * Left out: the checking session itself, slo_guard's worker (application
- * "slo_guard", which runs this very check), and with include_idle ($1) off,
- * sessions idle in a transaction.  Ages are taken against clock_timestamp():
+ * Left out: the checking session itself, every process that is not a client
+ * backend (slo_guard's launcher and workers, whose backend_type is "slo_guard
+ * launcher" / "slo_guard"; never judged by application_name, which any client
+ * may set to "slo_guard"), and with include_idle ($1) off, sessions idle in a
+ * transaction.  Ages are taken against clock_timestamp():
  * a worker pass is one long transaction, and now() would be its start.
  */
 static const char *long_transactions_sql =
@@ -452,7 +456,6 @@ static const char *long_transactions_sql =
 "    FROM pg_catalog.pg_stat_activity a"
 "   WHERE a.backend_type = 'client backend' AND a.xact_start IS NOT NULL"
 "     AND a.pid <> pg_catalog.pg_backend_pid()"
-"     AND a.application_name IS DISTINCT FROM 'slo_guard'"
 "     AND ($1 OR a.state IS NULL OR"
 "          a.state NOT IN ('idle in transaction', 'idle in transaction (aborted)'))"
 "  UNION ALL"
@@ -468,7 +471,7 @@ static void
 long_transactions_run(const SloCheck *check, SloOutcome *out)
 {
 	int64		max_ms = LONG_MAX_AGE_DEFAULT_MS;
-	bool		include_idle = SloParamBool(check->params, "include_idle", true);
+	bool		include_idle;
 	double		max_s,
 				oldest = 0;
 	int64		n_over = 0;
@@ -477,6 +480,8 @@ long_transactions_run(const SloCheck *check, SloOutcome *out)
 	StringInfoData detail;
 	int			nest;
 
+	SloRunParams(check);
+	include_idle = SloParamBool(check->params, "include_idle", true);
 	(void) SloParamIntervalMs(check->params, "max_age", &max_ms);
 	max_s = max_ms / 1000.0;
 	SloRequireStatsPrivilege("long_transactions");
@@ -597,7 +602,7 @@ static void
 rls_disabled_run(const SloCheck *check, SloOutcome *out)
 {
 	int			nschemas;
-	char	  **schemas = SloParamStringArray(check->params, "schemas", &nschemas);
+	char	  **schemas;
 	Datum	   *elems;
 	Oid			types[1] = {TEXTARRAYOID};
 	Datum		values[1];
@@ -608,7 +613,9 @@ rls_disabled_run(const SloCheck *check, SloOutcome *out)
 				schemalist;
 	int			nest;
 
-	if (nschemas == 0)
+	SloRunParams(check);
+	schemas = SloParamStringArray(check->params, "schemas", &nschemas);
+	if (schemas == NULL || nschemas == 0)
 	{
 		schemas = palloc(sizeof(char *));
 		schemas[0] = "public";

@@ -543,19 +543,41 @@ migration_validate(Jsonb *p)
 							   ToolList()));
 }
 
+/* A tool's reader, run through SloRunUserCode. */
+typedef struct MigrationRead
+{
+	MigrationTool tool;
+	const char *qualname;
+	const char *expect;
+	MigrationState *st;
+} MigrationRead;
+
+static void
+ReadState(void *arg)
+{
+	MigrationRead *r = (MigrationRead *) arg;
+
+	tools[r->tool].read(r->qualname, r->expect, r->st);
+}
+
 /* Resolve the table, pick the tool, read its state and judge it. */
 static void
 migration_run(const SloCheck *check, SloOutcome *out)
 {
-	const char *table = SloParamString(check->params, "table", NULL);
-	const char *expect = SloParamString(check->params, "expect", NULL);
-	const char *toolname = SloParamString(check->params, "tool", NULL);
-	List	   *names = SloParseQualifiedName(table);
+	const char *table;
+	const char *expect;
+	const char *toolname;
+	List	   *names;
 	Oid			relid;
 	MigrationTool tool;
 	char	   *qualname;
 	MigrationState st = {0};
 
+	SloRunParams(check);
+	table = SloRunString(check, "table");
+	expect = SloParamString(check->params, "expect", NULL);
+	toolname = SloParamString(check->params, "tool", NULL);
+	names = SloParseQualifiedName(table);
 	if (names == NIL || list_length(names) > 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_NAME),
@@ -589,7 +611,12 @@ migration_run(const SloCheck *check, SloOutcome *out)
 										  get_rel_name(relid));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	tools[tool].read(qualname, expect, &st);
+	{
+		/* a view or a column type's input function could raise with row content */
+		MigrationRead r = {tool, qualname, expect, &st};
+
+		SloRunUserCode(psprintf("reading migration table %s", table), ReadState, &r);
+	}
 	Judge(tool, table, &st, expect, out);
 	SPI_finish();
 }

@@ -333,6 +333,7 @@ replication_lag_run(const SloCheck *check, SloOutcome *out)
 	double		slot_max = SLOT_MAX_BYTES_DEFAULT;
 	int			nest;
 
+	SloRunParams(check);
 	(void) SloParamIntervalMs(check->params, "max_lag", &max_ms);
 	(void) SloParamNumber(check->params, "slot_max_bytes", &slot_max);
 	SloRequireStatsPrivilege(KIND_NAME);

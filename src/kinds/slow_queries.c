@@ -79,6 +79,7 @@ slow_queries_run(const SloCheck *check, SloOutcome *out)
 	int			nest;
 	int			ret;
 
+	SloRunParams(check);
 	(void) SloParamNumber(check->params, "max_mean_ms", &max_mean);
 	(void) SloParamNumber(check->params, "min_calls", &min_calls);
 	SloRequireStatsPrivilege(KIND_NAME);

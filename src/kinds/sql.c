@@ -12,7 +12,10 @@
  *
  *	  The query must give exactly one row of one non-NULL column that is a
  *	  number, or whose text is one; anything else is an error.  Error
- *	  messages never include the value itself, which is user row content.
+ *	  messages never include the value itself, which is user row content,
+ *	  and an error the query raises whose message may quote row values (data
+ *	  exceptions such as a failed cast, RAISE in a function it calls, ...) is
+ *	  recorded by its SQLSTATE and class only (SloRunUserCode).
  *	  The number is recorded as the result's value (so a check without
  *	  thresholds can feed a window check).
  *-------------------------------------------------------------------------
@@ -215,11 +218,26 @@ ResultNumber(const SloCheck *check, Datum d, Oid type)
 	return v;
 }
 
+/* The user's query, run through SloRunUserCode. */
+typedef struct SqlQuery
+{
+	const char *query;
+	int			ret;
+} SqlQuery;
+
+static void
+ExecuteQuery(void *arg)
+{
+	SqlQuery   *q = (SqlQuery *) arg;
+
+	q->ret = SPI_execute(q->query, true, 2);
+}
+
 /* Run the query, insist on one number, and compare it with the thresholds. */
 static void
 sql_run(const SloCheck *check, SloOutcome *out)
 {
-	const char *query = SloParamString(check->params, "query", NULL);
+	const char *query;
 	int			ret;
 	int			nest;
 	TupleDesc	desc;
@@ -230,10 +248,17 @@ sql_run(const SloCheck *check, SloOutcome *out)
 				fail_above,
 				warn_below,
 				fail_below;
-	bool		has_wa = SloParamNumber(check->params, "warn_above", &warn_above);
-	bool		has_fa = SloParamNumber(check->params, "fail_above", &fail_above);
-	bool		has_wb = SloParamNumber(check->params, "warn_below", &warn_below);
-	bool		has_fb = SloParamNumber(check->params, "fail_below", &fail_below);
+	bool		has_wa,
+				has_fa,
+				has_wb,
+				has_fb;
+
+	SloRunParams(check);
+	query = SloRunString(check, "query");
+	has_wa = SloParamNumber(check->params, "warn_above", &warn_above);
+	has_fa = SloParamNumber(check->params, "fail_above", &fail_above);
+	has_wb = SloParamNumber(check->params, "warn_below", &warn_below);
+	has_fb = SloParamNumber(check->params, "fail_below", &fail_below);
 
 	/* Read-only for everything the query calls too; undone at the end. */
 	nest = NewGUCNestLevel();
@@ -242,7 +267,12 @@ sql_run(const SloCheck *check, SloOutcome *out)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute(query, true, 2);
+	{
+		SqlQuery	q = {query, 0};
+
+		SloRunUserCode(psprintf("the query of sql check \"%s\"", check->name), ExecuteQuery, &q);
+		ret = q.ret;
+	}
 	if (ret != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),

@@ -205,15 +205,15 @@ ReadWindow(const SloCheck *check, const char *of, const char *window, double pct
 static void
 window_run(const SloCheck *check, SloOutcome *out)
 {
-	const char *of = SloParamString(check->params, "of", NULL);
-	const char *window = SloParamString(check->params, "window", NULL);
-	bool		fail_rate = SloParamBool(check->params, "fail_rate", false);
+	const char *of;
+	const char *window;
+	bool		fail_rate;
 	double		pct = DEFAULT_PERCENTILE,
-				warn,
-				fail,
+				warn = 0,
+				fail = 0,
 				v;
-	bool		has_warn = SloParamNumber(check->params, "warn_above", &warn);
-	bool		has_fail = SloParamNumber(check->params, "fail_above", &fail);
+	bool		has_warn,
+				has_fail;
 	bool		estimated = false;
 	double		runs;
 	WindowData	wd;
@@ -223,6 +223,12 @@ window_run(const SloCheck *check, SloOutcome *out)
 	const char *verdict = "";
 	StringInfoData detail;
 
+	SloRunParams(check);
+	of = SloRunString(check, "of");
+	window = SloRunString(check, "window");
+	fail_rate = SloParamBool(check->params, "fail_rate", false);
+	has_warn = SloParamNumber(check->params, "warn_above", &warn);
+	has_fail = SloParamNumber(check->params, "fail_above", &fail);
 	(void) SloParamNumber(check->params, "percentile", &pct);
 	ReadWindow(check, of, window, pct, GetCurrentTimestamp(), &wd);
 

@@ -1,7 +1,7 @@
 # Health kinds against real sessions: connections held open past warn_pct and
 # fail_pct on a server with max_connections = 10; transactions kept open past
-# max_age (idle in transaction, active, prepared; slo_guard's own worker left
-# out); slow statements in pg_stat_statements.  Results never hold query text.
+# max_age (idle in transaction, active, prepared; a client named slo_guard is
+# not left out); slow statements in pg_stat_statements.  Results never hold query text.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -98,17 +98,25 @@ $node->poll_query_until('postgres',
 is(run_check('conn')->{status}, 'ok', 'connections: ok again once the sessions are closed');
 
 # ---- long_transactions
-# slo_guard's worker (application_name slo_guard) may hold its pass open: never counted.
-my $worker = $node->background_psql('postgres');
-$worker->query_safe("SET application_name = 'slo_guard'");
-$worker->query_safe('BEGIN');
-$worker->query_safe('SELECT txid_current()');
+# Only slo_guard's own processes are left out, by backend type (its worker is a
+# background worker, never a 'client backend'); application_name is the client's to
+# choose, so a client calling itself slo_guard that holds a transaction is reported.
+my $impostor = $node->background_psql('postgres');
+$impostor->query_safe("SET application_name = 'slo_guard'");
+my $impostor_pid = $impostor->query_safe('SELECT pg_backend_pid()');
+$impostor->query_safe('BEGIN');
+$impostor->query_safe('SELECT txid_current()');
 $node->poll_query_until('postgres', q{
 	SELECT clock_timestamp() - xact_start > interval '1.5 seconds'
 	  FROM pg_stat_activity WHERE application_name = 'slo_guard'})
-  or die 'worker-like session not seen';
+  or die 'session named slo_guard not seen';
 $r = run_check('longtx');
-is($r->{status}, 'ok', 'long_transactions: a session named slo_guard is not counted');
+is($r->{status}, 'fail', 'long_transactions: a client session named slo_guard is reported');
+like($r->{summary}, qr/^Session pid $impostor_pid \(application slo_guard, idle in transaction\)/,
+	'long_transactions: the summary names it');
+$impostor->query_safe('COMMIT');
+$impostor->quit;
+is(wait_status('longtx', 'ok')->{status}, 'ok', 'long_transactions: ok once it commits');
 
 # Idle in transaction past max_age.
 my $idle = $node->background_psql('postgres');
@@ -143,8 +151,6 @@ $node->safe_psql('postgres', "SELECT pg_cancel_backend($busy_pid)");
 $busy->quit;
 $idle->query_safe('COMMIT');
 $idle->quit;
-$worker->query_safe('COMMIT');
-$worker->quit;
 $r = wait_status('longtx', 'ok');
 is($r->{detail}{over}, 0, 'long_transactions: ok once the transactions end');
 
