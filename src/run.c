@@ -56,6 +56,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -294,9 +295,53 @@ SloExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
+/*
+ * exit_on_error turns every ERROR into FATAL: a check that turned it on and
+ * then failed would end the session running it (the worker, a superuser's
+ * session).  Inside a check it cannot be turned on; the run loop turns it off
+ * for the check (and back, with the rest of the check's settings).
+ */
+static GucBoolCheckHook prev_exit_on_error_check = NULL;
+
+static bool
+ExitOnErrorCheck(bool *newval, void **extra, GucSource source)
+{
+	if (*newval && check_depth > 0)
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("exit_on_error cannot be turned on inside a check of slo_guard");
+		GUC_check_errdetail("It would make an error of the check end the session that runs it.");
+		return false;
+	}
+	return prev_exit_on_error_check ? prev_exit_on_error_check(newval, extra, source) : true;
+}
+
+static void
+GuardExitOnError(void)
+{
+	struct config_generic **vars = get_guc_variables();
+	int			n = GetNumConfigOptions();
+
+	for (int i = 0; i < n; i++)
+	{
+		if (vars[i]->vartype == PGC_BOOL && strcmp(vars[i]->name, "exit_on_error") == 0)
+		{
+			struct config_bool *b = (struct config_bool *) vars[i];
+
+			if (b->check_hook != ExitOnErrorCheck)
+			{
+				prev_exit_on_error_check = b->check_hook;
+				b->check_hook = ExitOnErrorCheck;
+			}
+			return;
+		}
+	}
+}
+
 void
 SloRunInit(void)
 {
+	GuardExitOnError();
 	prev_post_parse_analyze = post_parse_analyze_hook;
 	post_parse_analyze_hook = SloPostParseAnalyze;
 	prev_executor_start = ExecutorStart_hook;
@@ -515,6 +560,9 @@ RunOne(SloRunItem *item, MemoryContext cxt, const HeldLocks *locks_before)
 							check->owner)));
 		/* every setting made from here on is rolled back below */
 		nest = SloPushSearchPath(CheckSearchPath(check->search_path));
+		if (ExitOnAnyError)
+			(void) set_config_option("exit_on_error", "off", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
 		GetUserIdAndSecContext(&saved_user, &saved_sec);
 		SetUserIdAndSecContext(check->owner,
 							   saved_sec | SECURITY_LOCAL_USERID_CHANGE |
