@@ -106,15 +106,26 @@ static const char *running_check = NULL;
 static volatile sig_atomic_t check_timed_out = false;
 static TimeoutId check_timeout_id = MAX_TIMEOUTS;
 
+static volatile sig_atomic_t cancel_seen = false;
+static TimestampTz check_deadline = 0;
+
 /*
- * SIGALRM-time handler: cancel the running check like statement_timeout does.
- * The timer repeats every SLO_RECANCEL_MS, so a check whose code catches
- * query_canceled is cancelled again and again until it returns.
+ * SIGALRM-time handler, ticking every SLO_RECANCEL_MS while a check runs (a
+ * check of a few milliseconds never sees it): past the check's deadline it
+ * cancels the check like statement_timeout does, and keeps cancelling it, so
+ * a check whose code catches query_canceled cannot run on.  After a real
+ * cancel of the session it cancels the check again as well, so that such a
+ * check cannot hold up the user's cancel either.
  */
 static void
 CheckTimeoutHandler(void)
 {
-	check_timed_out = true;
+	bool		late = GetCurrentTimestamp() >= check_deadline;
+
+	if (!late && !cancel_seen)
+		return;
+	if (late)
+		check_timed_out = true;
 	InterruptPending = true;
 	QueryCancelPending = true;
 	SetLatch(MyLatch);
@@ -123,11 +134,16 @@ CheckTimeoutHandler(void)
 static void
 ArmCheckTimeout(int ms)
 {
+	TimestampTz now = GetCurrentTimestamp();
+	int			first = ms % SLO_RECANCEL_MS;
+
 	if (check_timeout_id == MAX_TIMEOUTS)
 		check_timeout_id = RegisterTimeout(USER_TIMEOUT, CheckTimeoutHandler);
 	check_timed_out = false;
+	check_deadline = TimestampTzPlusMilliseconds(now, ms);
+	/* ticks fall on the deadline: ms = first + k * SLO_RECANCEL_MS */
 	enable_timeout_every(check_timeout_id,
-						 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms),
+						 TimestampTzPlusMilliseconds(now, first ? first : SLO_RECANCEL_MS),
 						 SLO_RECANCEL_MS);
 }
 
@@ -151,7 +167,6 @@ DisarmCheckTimeout(void)
  * QueryCancelPending directly and never sends SIGINT.
  */
 static pqsigfunc prev_sigint = NULL;
-static volatile sig_atomic_t cancel_seen = false;
 static volatile sig_atomic_t stmt_timeout_seen = false;
 
 static void
