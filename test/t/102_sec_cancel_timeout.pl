@@ -133,6 +133,24 @@ cmp_ok($elapsed, '<', 5, sprintf('... after %.1f s', $elapsed));
 is($node->safe_psql('postgres', 'SELECT count(*) FROM slo_result'), $results_before,
 	'the cancelled pass stored nothing');
 
+# the caller's lock_timeout firing inside a check is that check's error, not a cancel
+$node->safe_psql('postgres', q{
+UPDATE slo_check SET enabled = false;
+CREATE TABLE busy (id int);
+SELECT slo_add_check('waits', 'sql', '{"query": "SELECT count(*) FROM busy"}');
+SELECT slo_add_check('after_wait', 'table_exists', '{"tables": ["users"]}');
+});
+my $locker = $node->background_psql('postgres');
+$locker->query_safe('BEGIN; LOCK TABLE busy IN ACCESS EXCLUSIVE MODE');
+$res = $node->safe_psql('postgres', q{
+	SET lock_timeout = '200ms';
+	SELECT string_agg(check_name || '=' || status || ':' || summary, E'\n' ORDER BY check_id)
+	  FROM slo_run_checks(false)});
+like($res, qr/^waits=error:.*lock timeout/m, "the caller's lock_timeout inside a check is that check's error");
+like($res, qr/^after_wait=ok:/m, '... and the pass goes on');
+$locker->query_safe('ROLLBACK');
+$locker->quit;
+
 # --- the worker keeps passing beside a check raising 57014 --------------------
 
 $node->safe_psql('postgres', q{
