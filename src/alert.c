@@ -42,12 +42,7 @@ static char *database_name = NULL;
 static char *
 CutText(const char *s, int maxbytes)
 {
-	int			len = strlen(s);
-
-	if (len <= maxbytes)
-		return (char *) s;
-	len = pg_mbcliplen(s, len, maxbytes - 3);
-	return psprintf("%.*s...", len, s);
+	return SloClipText(s, maxbytes);
 }
 
 static void

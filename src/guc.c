@@ -108,7 +108,7 @@ SloGucInit(void)
 
 	DefineCustomIntVariable("slo_guard.check_timeout",
 							gettext_noop("Longest time one check may run before it is cancelled and recorded as an error."),
-							gettext_noop("A sql check's own \"timeout\" param overrides it."),
+							gettext_noop("A sql check's own \"timeout\" param can lower it, never raise it."),
 							&slo_check_timeout_ms,
 							10000, 10, INT_MAX,
 							PGC_SUSET, GUC_UNIT_MS,

@@ -4,29 +4,59 @@
  *	    1. lock the due checks' state rows (FOR UPDATE SKIP LOCKED), so the
  *	       worker, pg_cron and a hand call never run one check twice at once;
  *	    2. run each check in its own subtransaction, as its owner, with its
- *	       search_path and a timeout; an error, a timeout or a cancel of the
- *	       check becomes an `error` result and the pass goes on;
+ *	       search_path (pg_temp last) and a timeout; an error, a timeout or a
+ *	       cancel of the check becomes an `error` result and the pass goes on;
  *	    3. apply each result to the alert state machine (alert.c);
  *	    4. write all results and the new state with one INSERT and one UPDATE.
  *	  Everything lands in the caller's transaction.
+ *
+ *	  A check is a security boundary: it runs as its owner (often a
+ *	  superuser) inside somebody else's session.  So:
+ *	    - nothing of a session's temporary namespace stands in for what a
+ *	      check reads: pg_temp is searched last, and any query a check
+ *	      parses or executes that names a temporary relation is refused;
+ *	    - every setting the check changes (session-level set_config()
+ *	      included) is rolled back at its end, and the advisory locks it took
+ *	      (session- or transaction-level) are released;
+ *	    - only a real cancel of the session (SIGINT from a user or
+ *	      pg_cancel_backend, the session's statement_timeout, termination)
+ *	      ends a pass; an error the check raises, whatever its SQLSTATE, is
+ *	      that check's `error`;
+ *	    - the timeout is min(the kind's "timeout" param, check_timeout), and
+ *	      once it fired the check is cancelled again every 100 ms and recorded
+ *	      as timed out even if its code caught the cancel;
+ *	    - params are validated again before the runner sees them;
+ *	    - a pass never runs inside a pass (slo_run_checks from a check).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <math.h>
+#include <signal.h>
 
+#include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/analyze.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -34,6 +64,7 @@
 #include "utils/syscache.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
+#include "utils/varlena.h"
 
 #include "alert.h"
 #include "guc.h"
@@ -41,6 +72,9 @@
 #include "run.h"
 
 #define SLO_SUMMARY_STORED_MAX 1000
+
+/* Once a check's timeout fired, it is cancelled again this often until it returns. */
+#define SLO_RECANCEL_MS 100
 
 /* One check of a pass: definition, previous state, and its new result. */
 typedef struct SloRunItem
@@ -61,16 +95,37 @@ typedef struct SloRunItem
 	int64		result_id;
 } SloRunItem;
 
+/* ---- where this backend is: in a pass, in a check ---- */
+
+static bool pass_running = false;
+static int	check_depth = 0;		/* > 0 while a check's code runs */
+static const char *running_check = NULL;
+
 /* ---- per-check timeout ---- */
 
 static volatile sig_atomic_t check_timed_out = false;
 static TimeoutId check_timeout_id = MAX_TIMEOUTS;
 
-/* SIGALRM-time handler: cancel the running check like statement_timeout does. */
+static volatile sig_atomic_t cancel_seen = false;
+static TimestampTz check_deadline = 0;
+
+/*
+ * SIGALRM-time handler, ticking every SLO_RECANCEL_MS while a check runs (a
+ * check of a few milliseconds never sees it): past the check's deadline it
+ * cancels the check like statement_timeout does, and keeps cancelling it, so
+ * a check whose code catches query_canceled cannot run on.  After a real
+ * cancel of the session it cancels the check again as well, so that such a
+ * check cannot hold up the user's cancel either.
+ */
 static void
 CheckTimeoutHandler(void)
 {
-	check_timed_out = true;
+	bool		late = GetCurrentTimestamp() >= check_deadline;
+
+	if (!late && !cancel_seen)
+		return;
+	if (late)
+		check_timed_out = true;
 	InterruptPending = true;
 	QueryCancelPending = true;
 	SetLatch(MyLatch);
@@ -79,10 +134,17 @@ CheckTimeoutHandler(void)
 static void
 ArmCheckTimeout(int ms)
 {
+	TimestampTz now = GetCurrentTimestamp();
+	int			first = ms % SLO_RECANCEL_MS;
+
 	if (check_timeout_id == MAX_TIMEOUTS)
 		check_timeout_id = RegisterTimeout(USER_TIMEOUT, CheckTimeoutHandler);
 	check_timed_out = false;
-	enable_timeout_after(check_timeout_id, ms);
+	check_deadline = TimestampTzPlusMilliseconds(now, ms);
+	/* ticks fall on the deadline: ms = first + k * SLO_RECANCEL_MS */
+	enable_timeout_every(check_timeout_id,
+						 TimestampTzPlusMilliseconds(now, first ? first : SLO_RECANCEL_MS),
+						 SLO_RECANCEL_MS);
 }
 
 static void
@@ -92,30 +154,399 @@ DisarmCheckTimeout(void)
 		disable_timeout(check_timeout_id, false);
 }
 
+/* ---- real cancels of the session ---- */
+
+/*
+ * A cancel of the session arrives as SIGINT: from the user or
+ * pg_cancel_backend(), and from the session's own statement_timeout (whose
+ * handler signals the process).  This handler, installed in front of the
+ * usual one for every pass, records that a real cancel happened, so that the
+ * run loop tells it from an error a check raised with SQLSTATE 57014.  The
+ * SIGINT that lock_timeout sends itself is the check's own business (it
+ * waited for a lock) and is not recorded.  Our own check timeout sets
+ * QueryCancelPending directly and never sends SIGINT.
+ */
+static pqsigfunc prev_sigint = NULL;
+static volatile sig_atomic_t stmt_timeout_seen = false;
+
+static void
+SloSigint(SIGNAL_ARGS)
+{
+	pqsigfunc	prev = prev_sigint;
+
+	if (prev != SIG_IGN)
+	{
+		bool		stmt = get_timeout_indicator(STATEMENT_TIMEOUT, false);
+
+		if (stmt || !get_timeout_indicator(LOCK_TIMEOUT, false))
+		{
+			cancel_seen = true;
+			if (stmt)
+				stmt_timeout_seen = true;
+		}
+	}
+	if (prev != NULL && prev != SIG_IGN && prev != SIG_DFL)
+		prev(postgres_signal_arg);
+}
+
+/* Put SloSigint in front of whatever handles SIGINT now; forget older cancels. */
+static void
+WatchCancels(void)
+{
+	pqsigfunc	cur = pqsignal(SIGINT, SloSigint);
+
+	if (cur != SloSigint && cur != SIG_ERR)
+		prev_sigint = cur;
+	cancel_seen = false;
+	stmt_timeout_seen = false;
+}
+
+/* End the pass the way the session's cancel would have. */
+static void
+ThrowSessionCancel(void)
+{
+	QueryCancelPending = false;
+	if (stmt_timeout_seen)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("canceling statement due to statement timeout")));
+	ereport(ERROR,
+			(errcode(ERRCODE_QUERY_CANCELED),
+			 errmsg("canceling statement due to user request")));
+}
+
+/* ---- no temporary relation stands in for what a check reads ---- */
+
+static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
+static ExecutorStart_hook_type prev_executor_start = NULL;
+
+static void
+RefuseTempRelation(Oid relid)
+{
+	char	   *nsp;
+	char	   *rel;
+
+	/* catalogs and the extension's own tables are never temporary */
+	if (relid < FirstNormalObjectId || get_rel_persistence(relid) != RELPERSISTENCE_TEMP)
+		return;
+	nsp = get_namespace_name(get_rel_namespace(relid));
+	rel = get_rel_name(relid);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("check \"%s\" may not read temporary relation %s",
+					running_check ? running_check : "?",
+					quote_qualified_identifier(nsp ? nsp : "pg_temp", rel ? rel : "?")),
+			 errdetail("A temporary relation belongs to one session; a check reads only what every session sees."),
+			 errhint("Make the relation permanent, or schema-qualify the name in the check.")));
+}
+
+static bool
+TempRelationWalker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION)
+			RefuseTempRelation(rte->relid);
+		return false;
+	}
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+
+		/* statements that carry an analyzed query of their own */
+		if (q->utilityStmt != NULL)
+		{
+			Node	   *u = q->utilityStmt;
+
+			if (IsA(u, ExplainStmt))
+				(void) TempRelationWalker(((ExplainStmt *) u)->query, context);
+			else if (IsA(u, DeclareCursorStmt))
+				(void) TempRelationWalker(((DeclareCursorStmt *) u)->query, context);
+			else if (IsA(u, CreateTableAsStmt))
+				(void) TempRelationWalker(((CreateTableAsStmt *) u)->query, context);
+		}
+		return query_tree_walker(q, TempRelationWalker, context, QTW_EXAMINE_RTES_BEFORE);
+	}
+	return expression_tree_walker(node, TempRelationWalker, context);
+}
+
+/*
+ * Inside a check, refuse a query that names a temporary relation as soon as
+ * it is parsed: before the planner could evaluate a function of a temporary
+ * view, before anything runs.
+ */
+static void
+SloPostParseAnalyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	if (prev_post_parse_analyze)
+		prev_post_parse_analyze(pstate, query, jstate);
+	if (check_depth > 0)
+		(void) TempRelationWalker((Node *) query, NULL);
+}
+
+/* And any plan a check executes, cached ones included. */
+static void
+SloExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (check_depth > 0)
+	{
+		ListCell   *lc;
+
+		foreach(lc, queryDesc->plannedstmt->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+			if (rte->rtekind == RTE_RELATION)
+				RefuseTempRelation(rte->relid);
+		}
+	}
+	if (prev_executor_start)
+		prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/*
+ * exit_on_error turns every ERROR into FATAL: a check that turned it on and
+ * then failed would end the session running it (the worker, a superuser's
+ * session).  Inside a check it cannot be turned on; the run loop turns it off
+ * for the check (and back, with the rest of the check's settings).
+ */
+static GucBoolCheckHook prev_exit_on_error_check = NULL;
+
+static bool
+ExitOnErrorCheck(bool *newval, void **extra, GucSource source)
+{
+	if (*newval && check_depth > 0)
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("exit_on_error cannot be turned on inside a check of slo_guard");
+		GUC_check_errdetail("It would make an error of the check end the session that runs it.");
+		return false;
+	}
+	return prev_exit_on_error_check ? prev_exit_on_error_check(newval, extra, source) : true;
+}
+
+static void
+GuardExitOnError(void)
+{
+	struct config_generic **vars = get_guc_variables();
+	int			n = GetNumConfigOptions();
+
+	for (int i = 0; i < n; i++)
+	{
+		if (vars[i]->vartype == PGC_BOOL && strcmp(vars[i]->name, "exit_on_error") == 0)
+		{
+			struct config_bool *b = (struct config_bool *) vars[i];
+
+			if (b->check_hook != ExitOnErrorCheck)
+			{
+				prev_exit_on_error_check = b->check_hook;
+				b->check_hook = ExitOnErrorCheck;
+			}
+			return;
+		}
+	}
+}
+
+void
+SloRunInit(void)
+{
+	GuardExitOnError();
+	prev_post_parse_analyze = post_parse_analyze_hook;
+	post_parse_analyze_hook = SloPostParseAnalyze;
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = SloExecutorStart;
+}
+
+/*
+ * The search_path a check runs with: its stored one without any pg_temp
+ * entry, then pg_temp explicitly last (relations in pg_temp are then found
+ * only when no other schema has the name, and functions and operators are
+ * never looked up there).
+ */
+static char *
+CheckSearchPath(const char *stored)
+{
+	char	   *raw = pstrdup(stored);
+	List	   *elems = NIL;
+	ListCell   *lc;
+	StringInfoData buf;
+
+	if (!SplitIdentifierString(raw, ',', &elems))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the stored search_path of this check is not valid: %s", stored),
+				 errhint("Alter the check (slo_alter_check) from a session with a valid search_path.")));
+	initStringInfo(&buf);
+	foreach(lc, elems)
+	{
+		const char *name = (const char *) lfirst(lc);
+
+		if (strncmp(name, "pg_temp", 7) == 0 || strncmp(name, "pg_toast_temp", 13) == 0)
+			continue;
+		appendStringInfo(&buf, "%s, ", quote_identifier(name));
+	}
+	appendStringInfoString(&buf, "pg_temp");
+	return buf.data;
+}
+
+/* ---- advisory locks a check takes are released at its end ---- */
+
+typedef struct HeldLock
+{
+	LOCKTAG		tag;
+	LOCKMODE	mode;
+	int64		session;		/* session-level holds */
+	int64		owned;			/* transaction-level holds of CurrentResourceOwner */
+} HeldLock;
+
+typedef struct HeldLocks
+{
+	int			n;
+	int			cap;
+	HeldLock   *locks;
+} HeldLocks;
+
+/* This backend's hold counts of one lock it holds (found through its LOCALLOCK). */
+static void
+CountHolds(HeldLock *h)
+{
+	LOCALLOCK  *ll = NULL;
+	LockAcquireResult r;
+
+	h->session = 0;
+	h->owned = 0;
+	/* already held, so this only counts one more session hold locally */
+	r = LockAcquireExtended(&h->tag, h->mode, true, true, false, &ll);
+	if (r != LOCKACQUIRE_ALREADY_HELD && r != LOCKACQUIRE_ALREADY_CLEAR)
+	{
+		if (r == LOCKACQUIRE_OK)
+			LockRelease(&h->tag, h->mode, true);
+		return;
+	}
+	for (int i = 0; i < ll->numLockOwners; i++)
+	{
+		if (ll->lockOwners[i].owner == NULL)
+			h->session += ll->lockOwners[i].nLocks;
+		else if (ll->lockOwners[i].owner == CurrentResourceOwner)
+			h->owned += ll->lockOwners[i].nLocks;
+	}
+	h->session--;
+	LockRelease(&h->tag, h->mode, true);
+}
+
+/*
+ * The advisory locks this backend holds, read from its own PROCLOCKs (no
+ * scan of the shared lock table): usually none, and then this costs a look
+ * at a few list heads.
+ */
+static void
+ScanAdvisoryLocks(HeldLocks *set, MemoryContext cxt)
+{
+	set->n = 0;
+	for (int p = 0; p < NUM_LOCK_PARTITIONS; p++)
+	{
+		SHM_QUEUE  *head = &MyProc->myProcLocks[p];
+		LWLock	   *plock;
+		PROCLOCK   *pl;
+
+		/* only this backend adds advisory locks to its own lists */
+		if (SHMQueueEmpty(head))
+			continue;
+		plock = LockHashPartitionLockByIndex(p);
+		LWLockAcquire(plock, LW_SHARED);
+		for (pl = (PROCLOCK *) SHMQueueNext(head, head, offsetof(PROCLOCK, procLink));
+			 pl != NULL;
+			 pl = (PROCLOCK *) SHMQueueNext(head, &pl->procLink, offsetof(PROCLOCK, procLink)))
+		{
+			LOCK	   *lock = pl->tag.myLock;
+
+			if (lock->tag.locktag_lockmethodid != USER_LOCKMETHOD)
+				continue;
+			for (LOCKMODE m = 1; m <= MaxLockMode; m++)
+			{
+				if (!(pl->holdMask & LOCKBIT_ON(m)))
+					continue;
+				if (set->n == set->cap)
+				{
+					set->cap = set->cap ? set->cap * 2 : 8;
+					set->locks = set->locks ?
+						repalloc(set->locks, sizeof(HeldLock) * set->cap) :
+						MemoryContextAlloc(cxt, sizeof(HeldLock) * set->cap);
+				}
+				set->locks[set->n].tag = lock->tag;
+				set->locks[set->n].mode = m;
+				set->n++;
+			}
+		}
+		LWLockRelease(plock);
+	}
+	for (int i = 0; i < set->n; i++)
+		CountHolds(&set->locks[i]);
+}
+
+/*
+ * Release the advisory locks taken since *before was scanned: session-level
+ * holds beyond those of before, and (if owned) every transaction-level hold
+ * of CurrentResourceOwner, which inside a check's subtransaction is the
+ * check's own.
+ */
+static void
+ReleaseNewAdvisoryLocks(const HeldLocks *before, bool owned, MemoryContext cxt)
+{
+	HeldLocks	now = {0, 0, NULL};
+
+	ScanAdvisoryLocks(&now, cxt);
+	for (int i = 0; i < now.n; i++)
+	{
+		HeldLock   *h = &now.locks[i];
+		int64		keep = 0;
+
+		for (int j = 0; j < before->n; j++)
+			if (before->locks[j].mode == h->mode &&
+				memcmp(&before->locks[j].tag, &h->tag, sizeof(LOCKTAG)) == 0)
+				keep = before->locks[j].session;
+		for (int64 k = keep; k < h->session; k++)
+			LockRelease(&h->tag, h->mode, true);
+		for (int64 k = 0; owned && k < h->owned; k++)
+			LockRelease(&h->tag, h->mode, false);
+	}
+	if (now.locks)
+		pfree(now.locks);
+}
+
 /* ---- running one check ---- */
 
+/* The check's timeout: its kind's "timeout" param may lower check_timeout, never raise it. */
 static int
 CheckTimeoutMs(const SloCheck *check)
 {
 	int64		ms;
 
 	if (SloParamIntervalMs(check->params, "timeout", &ms) && ms > 0)
-		return (int) Min(ms, (int64) INT_MAX);
+		return (int) Min(ms, (int64) slo_check_timeout_ms);
 	return slo_check_timeout_ms;
 }
 
 /*
  * Run one check in a subtransaction.  Anything the check throws is caught
- * and recorded, except a cancel or termination of the whole session, which
- * is re-thrown: pg_cancel_backend() on a pass stops the pass.
+ * and recorded, except a real cancel or termination of the whole session,
+ * which ends the pass.  Settings and advisory locks the check took are undone
+ * either way.
  */
 static void
-RunOne(SloRunItem *item, MemoryContext cxt)
+RunOne(SloRunItem *item, MemoryContext cxt, const HeldLocks *locks_before)
 {
 	ResourceOwner oldowner = CurrentResourceOwner;
 	SloCheck   *check = &item->check;
 	SloOutcome *out = &item->out;
 	int			timeout_ms = CheckTimeoutMs(check);
+	volatile bool entered = false;
 
 	memset(out, 0, sizeof(*out));
 	out->cxt = cxt;
@@ -142,24 +573,36 @@ RunOne(SloRunItem *item, MemoryContext cxt)
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("the role that added this check (OID %u) no longer exists",
 							check->owner)));
-		nest = SloPushSearchPath(check->search_path);
+		/* every setting made from here on is rolled back below */
+		nest = SloPushSearchPath(CheckSearchPath(check->search_path));
+		if (ExitOnAnyError)
+			(void) set_config_option("exit_on_error", "off", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
 		GetUserIdAndSecContext(&saved_user, &saved_sec);
 		SetUserIdAndSecContext(check->owner,
 							   saved_sec | SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
+		running_check = check->name;
+		check_depth++;
+		entered = true;
 		ArmCheckTimeout(timeout_ms);
 
+		/* a row written around slo_add_check (a dump, the table owner) */
+		SloValidateCheckParams(check->kind, check->params);
 		check->kind->run(check, out);
 
 		DisarmCheckTimeout();
-		if (check_timed_out)
-		{
-			/* fired after the check's last interrupt check: ours, not the user's */
-			QueryCancelPending = false;
-			check_timed_out = false;
-		}
+		check_depth--;
+		entered = false;
+		running_check = NULL;
+		/* caught its cancel, or the timer fired after its last interrupt check */
+		if (check_timed_out || cancel_seen)
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("check ran past its timeout")));
 		SetUserIdAndSecContext(saved_user, saved_sec);
-		AtEOXact_GUC(true, nest);
+		AtEOXact_GUC(false, nest);
+		ReleaseNewAdvisoryLocks(locks_before, true, cxt);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = oldowner;
@@ -167,9 +610,13 @@ RunOne(SloRunItem *item, MemoryContext cxt)
 	PG_CATCH();
 	{
 		ErrorData  *edata;
-		bool		timed_out = check_timed_out;
+		bool		timed_out;
 
 		DisarmCheckTimeout();
+		if (entered)
+			check_depth--;
+		running_check = NULL;
+		timed_out = check_timed_out;
 		check_timed_out = false;
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
@@ -177,13 +624,18 @@ RunOne(SloRunItem *item, MemoryContext cxt)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = oldowner;
+		/* the rollback released its transaction-level locks, not session ones */
+		ReleaseNewAdvisoryLocks(locks_before, false, cxt);
 
-		/* the session's own cancel or statement_timeout ends the whole pass */
-		if (ProcDiePending ||
-			(edata->sqlerrcode == ERRCODE_QUERY_CANCELED && !timed_out))
+		/* a real cancel of the session, or its termination, ends the whole pass */
+		if (ProcDiePending)
 			ReThrowError(edata);
+		if (cancel_seen)
+			ThrowSessionCancel();
+		/* our timer's cancel (perhaps fired again after the error) is spent */
+		QueryCancelPending = false;
 
-		if (timed_out && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		if (timed_out)
 			SloOutcomeSet(out, SLO_ERROR, false, 0,
 						  "Check timed out after %d ms and was cancelled.", timeout_ms);
 		else
@@ -198,8 +650,7 @@ RunOne(SloRunItem *item, MemoryContext cxt)
 	if (out->summary == NULL)
 		SloOutcomeSet(out, out->status, out->has_value, out->value, "%s",
 					  SloStatusName(out->status));
-	if (strlen(out->summary) > SLO_SUMMARY_STORED_MAX)
-		out->summary = psprintf("%.*s...", SLO_SUMMARY_STORED_MAX - 3, out->summary);
+	out->summary = SloClipText(out->summary, SLO_SUMMARY_STORED_MAX);
 	if (out->has_value && !isfinite(out->value))
 		out->has_value = false;
 }
@@ -447,6 +898,24 @@ EmitResults(SloRunItem *items, int n, Tuplestorestate *out, TupleDesc desc)
 	}
 }
 
+/* A pass never runs inside a pass: not from a check, not from a trigger on our tables. */
+static void
+RefuseNestedPass(void)
+{
+	if (!pass_running)
+		return;
+	if (running_check != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("slo_run_checks() cannot run inside check \"%s\"", running_check),
+				 errdetail("A check may not start another pass of checks."),
+				 errhint("Remove the call to slo_run_checks() from what the check reads (its query, views or functions).")));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("slo_run_checks() cannot run while a pass of checks is running in this session"),
+			 errhint("Do not call slo_run_checks() from a check or from a trigger on slo_guard's tables.")));
+}
+
 int
 SloRunChecks(const SloExtension *ext, bool only_due, Tuplestorestate *out, TupleDesc outdesc)
 {
@@ -460,42 +929,68 @@ SloRunChecks(const SloExtension *ext, bool only_due, Tuplestorestate *out, Tuple
 	MemoryContext passcxt;
 	MemoryContext oldcxt;
 	SloBookkeeping bk;
-	SloRunItem *items;
-	int			n;
+	SloRunItem *volatile items = NULL;
+	volatile int n = 0;
+
+	RefuseNestedPass();
 
 	passcxt = AllocSetContextCreate(CurrentMemoryContext, "slo_guard pass",
 									ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(passcxt);
 
-	SloEnterBookkeeping(ext, &bk);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "slo_guard: SPI_connect failed");
-
-	LoadDue(ext, only_due, !readonly, passcxt, &items, &n);
-
-	for (int i = 0; i < n; i++)
+	pass_running = true;
+	PG_TRY();
 	{
-		CHECK_FOR_INTERRUPTS();
-		RunOne(&items[i], passcxt);
-	}
+		HeldLocks	locks_before = {0, 0, NULL};
+		SloRunItem *its;
+		int			nits;
 
-	for (int i = 0; i < n && !readonly; i++)
+		WatchCancels();
+		SloEnterBookkeeping(ext, &bk);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "slo_guard: SPI_connect failed");
+
+		LoadDue(ext, only_due, !readonly, passcxt, &its, &nits);
+		items = its;
+		n = nits;
+		/* the caller's own advisory locks, which the checks' clean-up leaves alone */
+		ScanAdvisoryLocks(&locks_before, passcxt);
+
+		for (int i = 0; i < nits; i++)
+		{
+			if (cancel_seen)
+				ThrowSessionCancel();
+			CHECK_FOR_INTERRUPTS();
+			RunOne(&its[i], passcxt, &locks_before);
+		}
+		if (cancel_seen)
+			ThrowSessionCancel();
+
+		for (int i = 0; i < nits && !readonly; i++)
+		{
+			SloRunItem *it = &its[i];
+
+			it->next_run = NextRun(it->prev_next_run, it->check.every_us, it->at);
+			it->keep = !(slo_keep_ok_results == SLO_KEEP_OK_CHANGES &&
+						 it->out.status == SLO_OK && it->had_status && it->prev_status == SLO_OK);
+			SloAlertApply(ext, &it->check, &it->alert, &it->out, it->at);
+		}
+		if (nits > 0 && !readonly)
+		{
+			WriteResults(ext, its, nits);
+			WriteState(ext, its, nits);
+		}
+
+		SPI_finish();
+		SloLeaveBookkeeping(&bk);
+	}
+	PG_FINALLY();
 	{
-		SloRunItem *it = &items[i];
-
-		it->next_run = NextRun(it->prev_next_run, it->check.every_us, it->at);
-		it->keep = !(slo_keep_ok_results == SLO_KEEP_OK_CHANGES &&
-					 it->out.status == SLO_OK && it->had_status && it->prev_status == SLO_OK);
-		SloAlertApply(ext, &it->check, &it->alert, &it->out, it->at);
+		pass_running = false;
+		running_check = NULL;
+		check_depth = 0;
 	}
-	if (n > 0 && !readonly)
-	{
-		WriteResults(ext, items, n);
-		WriteState(ext, items, n);
-	}
-
-	SPI_finish();
-	SloLeaveBookkeeping(&bk);
+	PG_END_TRY();
 
 	MemoryContextSwitchTo(oldcxt);
 	if (out != NULL)

@@ -28,6 +28,12 @@ extern int	SloRunChecks(const SloExtension *ext, bool only_due,
 						 Tuplestorestate *out, TupleDesc outdesc);
 
 /*
+ * Install the hooks that keep a running check away from temporary relations
+ * (parse analysis and executor start); called once from _PG_init.
+ */
+extern void SloRunInit(void);
+
+/*
  * When the next enabled check is due (DT_NOEND if there is none).  Used by
  * the worker to decide how long to sleep.  Runs its own SPI query.
  */

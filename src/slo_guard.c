@@ -15,9 +15,11 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 
 #include "guc.h"
+#include "run.h"
 #include "slo_guard.h"
 #include "worker.h"
 
@@ -29,6 +31,7 @@ void
 _PG_init(void)
 {
 	SloGucInit();
+	SloRunInit();
 	SloWorkerInit();
 }
 
@@ -77,6 +80,17 @@ SloOutcomeSet(SloOutcome *out, SloStatus status, bool has_value, double value,
 	}
 	out->summary = buf.data;
 	MemoryContextSwitchTo(old);
+}
+
+char *
+SloClipText(const char *s, int maxbytes)
+{
+	int			len = strlen(s);
+
+	if (len <= maxbytes)
+		return (char *) s;
+	len = pg_mbcliplen(s, len, Max(maxbytes - 3, 0));
+	return psprintf("%.*s...", len, s);
 }
 
 void

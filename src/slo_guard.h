@@ -66,6 +66,13 @@ extern bool SloStatusFromName(const char *name, SloStatus *status);
 extern void SloOutcomeSet(SloOutcome *out, SloStatus status, bool has_value,
 						  double value, const char *fmt,...) pg_attribute_printf(5, 6);
 
+/*
+ * s itself if it has at most maxbytes bytes, else a copy cut on a character
+ * boundary (pg_mbcliplen) and ending in "...", at most maxbytes bytes in all.
+ * Every text slo_guard shortens goes through here.
+ */
+extern char *SloClipText(const char *s, int maxbytes);
+
 /* Set detail (a JSON text) in the outcome's context. */
 extern void SloOutcomeDetail(SloOutcome *out, const char *json);
 

@@ -8,9 +8,11 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "executor/spi.h"
 #include "nodes/makefuncs.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/varlena.h"
 
 #include "kind.h"
@@ -33,15 +35,24 @@ SloParseQualifiedName(const char *str)
 	return names;
 }
 
-/* The relation a [schema.]name denotes on the current search_path, or InvalidOid. */
+/*
+ * The relation a [schema.]name denotes on the current search_path, or
+ * InvalidOid.  A temporary relation (of this session or any other) is never
+ * what a check watches: a caller could plant one to stand in for the real
+ * table, so it counts as missing.
+ */
 Oid
 SloLookupRelation(const char *name, LOCKMODE lockmode)
 {
 	List	   *l = SloParseQualifiedName(name);
+	Oid			relid;
 
 	if (l == NIL || list_length(l) > 2)
 		return InvalidOid;
-	return RangeVarGetRelid(makeRangeVarFromNameList(l), lockmode, true);
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(l), lockmode, true);
+	if (OidIsValid(relid) && get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		return InvalidOid;
+	return relid;
 }
 
 /*
