@@ -165,7 +165,7 @@ SloCheckOwnerIntact(Oid owner, const char *owner_name)
 						owner_name ? owner_name : "?"),
 				 errdetail("Its OID %u now belongs to role \"%s\" (a new role, or the old one renamed); the check is not run as that role.",
 						   owner, now_name),
-				 errhint("Drop the check, or have a role take it over with slo_alter_check(name, params => ...).")));
+				 errhint("Drop the check, or have another role take it over with slo_alter_check(name, params => ...).")));
 	}
 }
 
