@@ -285,8 +285,8 @@ SloAlertResolveManual(const SloExtension *ext, int64 check_id, const char *reaso
 	}
 
 	values[0] = Int64GetDatum(check_id);
-	sql = psprintf("UPDATE %s.slo_check_state SET alert_id = NULL, fail_streak = 0, "
-				   "first_fail_at = NULL WHERE check_id = $1", ext->nspname);
+	sql = psprintf("UPDATE %s.slo_check_state SET alert_id = NULL WHERE check_id = $1",
+				   ext->nspname);
 	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "slo_guard: could not update check state");
 	return alert_id;

@@ -5,7 +5,7 @@
 -- error result saying so and never runs as another role. Disabling a firing check
 -- resolves its alert with a `resolved` event that says who disabled it.
 BEGIN;
-SELECT plan(38);
+SELECT plan(39);
 
 CREATE ROLE trust_alice;
 CREATE ROLE trust_bob;                                -- no relation to alice
@@ -102,9 +102,11 @@ SELECT is((SELECT (state, alert_id) FROM slo_status() WHERE name = 't_fire'), ('
           'the check is disabled with no open alert');
 SELECT lives_ok($$SELECT trust_as('trust_alice', 'SELECT slo_alter_check(''t_fire'', enabled => true)')$$,
                 're-enabled by its owner');
+SELECT is((SELECT (state, alert_id) FROM slo_status() WHERE name = 't_fire'), ('pending'::text, NULL::bigint),
+          're-enabled: pending (still failing, no alert open)');
 SELECT is((SELECT status FROM slo_run_checks(false) WHERE check_name = 't_fire'), 'fail', 'it fails again');
 SELECT is((SELECT count(*) FROM slo_alert WHERE check_name = 't_fire' AND state = 'firing'), 1::bigint,
-          'a new alert opens (the old streak was forgotten, the old alert stays resolved)');
+          'its next failure opens a new alert (the old one stays resolved)');
 
 -- ---- a dropped owner: an error result naming the role, never run as another role
 SELECT lives_ok($$SELECT trust_as('trust_dave', 'SELECT slo_add_check(''t_dave'', ''table_exists'', ''{"tables": ["pg_class"]}'')')$$,
