@@ -15,6 +15,7 @@
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -35,9 +36,27 @@ SloFindExtension(SloExtension *ext)
 	HeapTuple	tup;
 	bool		found = false;
 
+	/*
+	 * Lock the extension (as DROP EXTENSION does, in a stronger mode) until the
+	 * end of the transaction, then look again, as RangeVarGetRelidExtended
+	 * does for relations: a concurrent DROP EXTENSION either finished before
+	 * we got the lock (we see it gone) or waits for our transaction, so a
+	 * pass never finds the extension and then loses its tables under it.
+	 */
 	ext->extoid = get_extension_oid(SLO_EXTENSION_NAME, true);
-	if (!OidIsValid(ext->extoid))
-		return false;
+	for (;;)
+	{
+		Oid			again;
+
+		if (!OidIsValid(ext->extoid))
+			return false;
+		LockDatabaseObject(ExtensionRelationId, ext->extoid, 0, AccessShareLock);
+		again = get_extension_oid(SLO_EXTENSION_NAME, true);
+		if (again == ext->extoid)
+			break;
+		UnlockDatabaseObject(ExtensionRelationId, ext->extoid, 0, AccessShareLock);
+		ext->extoid = again;
+	}
 
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
