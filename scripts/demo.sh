@@ -143,6 +143,10 @@ step "1. Install: Debian packages, build, make install"
 bash "$SG_ROOT/scripts/install-deps.sh" || die "could not install the Debian packages"
 WORK=$(sg_mktemp slo_guard_demo) || die "mktemp"
 sg_copy_tree "$WORK/src" || die "could not copy the tree"
+# From here on, work in the postgres-owned copy: the checkout may sit where the
+# postgres user cannot go (root's home, mode 700), and psql runs as postgres.
+cd "$WORK" || die "cd $WORK"
+DEMO=$WORK/src/demo
 sg_build "$WORK/src" "$WORK/build.log" "" || {
 	tail -n 30 "$WORK/build.log"
 	die "the build failed"
@@ -161,7 +165,7 @@ sg_cluster_init "$DATA" "$PORT" || die "initdb failed"
 sg_cluster_start "$DATA" "$WORK/server.log" || die "the cluster did not start"
 sg_as_pg "$PG_BINDIR/createdb" -h 127.0.0.1 -p "$PORT" -U postgres "$DB" || die "createdb failed"
 note "throwaway cluster: PostgreSQL $(q 'SHOW server_version') on 127.0.0.1:$PORT, data in $DATA"
-psql_db -q -f "$SG_ROOT/demo/schema.sql" || die "demo/schema.sql failed"
+psql_db -q -f "$DEMO/schema.sql" || die "demo/schema.sql failed"
 show "SELECT table_schema AS schema, string_agg(table_name, ', ' ORDER BY table_name) AS tables FROM information_schema.tables WHERE table_schema IN ('public', 'machinemate') GROUP BY 1 ORDER BY 1;"
 
 # ------------------------------------------------------- turn slo_guard on
@@ -181,7 +185,7 @@ show "CREATE EXTENSION slo_guard;"
 [[ "$(q "SELECT count(*) FROM pg_extension WHERE extname = 'slo_guard'")" == 1 ]] ||
 	die "CREATE EXTENSION slo_guard failed"
 echo "    $DB=# \\i demo/checks.sql"
-psql_db -q -At -f "$SG_ROOT/demo/checks.sql" >/dev/null || die "demo/checks.sql failed"
+psql_db -q -At -f "$DEMO/checks.sql" >/dev/null || die "demo/checks.sql failed"
 show "SELECT id, name, kind, severity, every, fail_after FROM slo_check ORDER BY id;"
 
 # Who runs the checks: the worker, or (until there is one) this script.
@@ -234,8 +238,8 @@ done
 [[ -e "$WORK/listening" ]] || die "the listening psql session did not start: $(cat "$WORK/listener.out")"
 note "psql (pid $LISTENER_PID): LISTEN $CHANNEL;"
 echo "    $DB=# \\i demo/break.sql"
-grep -v '^--' "$SG_ROOT/demo/break.sql" | sed 's/^/    /'
-psql_db -q -f "$SG_ROOT/demo/break.sql" || die "demo/break.sql failed"
+grep -v '^--' "$DEMO/break.sql" | sed 's/^/    /'
+psql_db -q -f "$DEMO/break.sql" || die "demo/break.sql failed"
 BROKE_AT=$SECONDS
 
 if [[ "$MODE" == worker ]]; then
@@ -266,7 +270,7 @@ show_status
 # ----------------------------------------------------------------- repair
 step "5. The fix: consent_records restored (demo/repair.sql)"
 echo "    $DB=# \\i demo/repair.sql"
-psql_db -q -f "$SG_ROOT/demo/repair.sql" || die "demo/repair.sql failed"
+psql_db -q -f "$DEMO/repair.sql" || die "demo/repair.sql failed"
 wait_until "every alert resolved" "SELECT bool_and(state = 'ok') FROM slo_status()" ||
 	{
 		show_status

@@ -214,3 +214,75 @@ SloAlertApply(const SloExtension *ext, const SloCheck *check, SloAlertState *sta
 	state->first_fail_at = 0;
 	state->alert_id = 0;
 }
+
+/*
+ * Resolve a check's open alert for a reason other than a result: the check
+ * was disabled or is being dropped.  The `resolved` event (summary: reason)
+ * is recorded and notified exactly as a result's would be, so nothing stays
+ * open downstream.  The check's state forgets the alert and its failure
+ * streak.  Call inside a bookkeeping section with SPI connected, holding the
+ * check's state row (the lock order of slo_alter_check/slo_drop_check).
+ * Returns the resolved alert's id, or 0 if none was open.
+ */
+int64
+SloAlertResolveManual(const SloExtension *ext, int64 check_id, const char *reason)
+{
+	Oid			types[3] = {INT8OID, TIMESTAMPTZOID, TEXTOID};
+	Datum		values[3];
+	char	   *sql;
+	int64		alert_id = 0;
+	TimestampTz at = GetCurrentTimestamp();
+
+	values[0] = Int64GetDatum(check_id);
+	sql = psprintf("SELECT a.id, c.name, c.kind, c.severity, c.labels, a.status, a.value "
+				   "FROM %s.slo_alert a JOIN %s.slo_check c ON c.id = a.check_id "
+				   "WHERE a.check_id = $1 AND a.state = 'firing' FOR UPDATE OF a",
+				   ext->nspname, ext->nspname);
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "slo_guard: could not read open alert");
+	if (SPI_processed > 0)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		SloCheck	check;
+		SloOutcome	out;
+		bool		isnull;
+		Datum		d;
+		char	   *kindname;
+
+		memset(&check, 0, sizeof(check));
+		memset(&out, 0, sizeof(out));
+		out.cxt = CurrentMemoryContext;
+		alert_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		check.id = check_id;
+		check.ext = ext;
+		check.name = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+		kindname = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
+		check.kind = SloFindKind(kindname);
+		check.severity = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
+		check.labels = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 5, &isnull));
+		if (!SloStatusFromName(TextDatumGetCString(SPI_getbinval(tup, desc, 6, &isnull)),
+							   &out.status))
+			out.status = SLO_FAIL;
+		d = SPI_getbinval(tup, desc, 7, &isnull);
+		out.has_value = !isnull;
+		out.value = isnull ? 0 : DatumGetFloat8(d);
+		out.summary = pstrdup(reason);
+
+		values[0] = Int64GetDatum(alert_id);
+		values[1] = TimestampTzGetDatum(at);
+		values[2] = CStringGetTextDatum(reason);
+		sql = psprintf("UPDATE %s.slo_alert SET state = 'resolved', resolved_at = $2, "
+					   "summary = $3 WHERE id = $1", ext->nspname);
+		if (SPI_execute_with_args(sql, 3, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "slo_guard: could not resolve alert");
+		RecordEvent(ext, "resolved", alert_id, &check, &out, at);
+	}
+
+	values[0] = Int64GetDatum(check_id);
+	sql = psprintf("UPDATE %s.slo_check_state SET alert_id = NULL WHERE check_id = $1",
+				   ext->nspname);
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "slo_guard: could not update check state");
+	return alert_id;
+}

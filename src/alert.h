@@ -36,4 +36,14 @@ extern char *SloAlertPayload(const char *event, int64 alert_id, const SloCheck *
 							 const char *status, bool has_value, double value,
 							 const char *summary, TimestampTz at);
 
+/*
+ * Resolve check_id's open alert, if any, because the check was disabled or is
+ * being dropped: a `resolved` event whose summary is reason ("check disabled
+ * by alice"), with its NOTIFY; the check's state forgets the alert (its
+ * failure streak stays).  Bookkeeping section, SPI connected, the check's state row
+ * locked by the caller.  Returns the alert id or 0.
+ */
+extern int64 SloAlertResolveManual(const SloExtension *ext, int64 check_id,
+								   const char *reason);
+
 #endif							/* SLO_ALERT_H */

@@ -6,6 +6,17 @@
  *	  never leaves a half-made check.  The check's owner is the calling role
  *	  (it runs as that role); the rows are written by the extension owner in a
  *	  bookkeeping section, so callers need EXECUTE only.
+ *
+ *	  Only a check's owner, a member of the owning role or a superuser may
+ *	  alter or drop it (SloCheckOwnership).  Lock order, the same as a pass's
+ *	  (run.c): the slo_check_state row first, then the slo_check row.  A pass
+ *	  holds the state rows of the checks it runs until it commits and takes
+ *	  FOR KEY SHARE on a check row when it opens an alert (the foreign key of
+ *	  slo_alert), so locking the check row first could deadlock with it.
+ *	  Changes that need the state row (enabled, every, kind, params, drop)
+ *	  wait for a pass that is running the check; severity, fail_after and
+ *	  labels only lock the check row FOR NO KEY UPDATE, which a pass never
+ *	  waits for nor blocks.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -20,6 +31,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "alert.h"
 #include "extension.h"
 #include "kind.h"
 #include "worker.h"
@@ -135,9 +147,9 @@ slo_add_check(PG_FUNCTION_ARGS)
 	Oid			owner = GetUserId();
 	const char *search_path = CurrentSearchPath();
 	char	   *sql;
-	Oid			types[9] = {TEXTOID, TEXTOID, JSONBOID, TEXTOID, INTERVALOID, INT4OID,
-	JSONBOID, OIDOID, TEXTOID};
-	Datum		values[9];
+	Oid			types[10] = {TEXTOID, TEXTOID, JSONBOID, TEXTOID, INTERVALOID, INT4OID,
+	JSONBOID, REGROLEOID, TEXTOID, TEXTOID};
+	Datum		values[10];
 	int64		id;
 	bool		isnull;
 	int			ret;
@@ -177,11 +189,12 @@ slo_add_check(PG_FUNCTION_ARGS)
 	values[6] = JsonbPGetDatum(labels);
 	values[7] = ObjectIdGetDatum(owner);
 	values[8] = CStringGetTextDatum(search_path);
+	values[9] = CStringGetTextDatum(GetUserNameFromId(owner, false));
 	sql = psprintf("INSERT INTO %s.slo_check "
-				   "(name, kind, params, severity, every, fail_after, labels, owner, search_path) "
-				   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+				   "(name, kind, params, severity, every, fail_after, labels, owner, search_path, owner_name) "
+				   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
 				   "ON CONFLICT (name) DO NOTHING RETURNING id", ext.nspname);
-	ret = SPI_execute_with_args(sql, 9, types, values, NULL, false, 0);
+	ret = SPI_execute_with_args(sql, 10, types, values, NULL, false, 0);
 	if (ret != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "slo_guard: could not insert check");
 	if (SPI_processed == 0)
@@ -207,10 +220,31 @@ slo_add_check(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(slo_alter_check);
 
 /*
+ * Lock the state row of check "name" FOR UPDATE: the first lock alter and
+ * drop take, as a pass does (see the top of this file).  Waits while a pass
+ * is running the check.  Finding nothing is fine here: the check row is
+ * looked up next.
+ */
+static void
+LockCheckState(const SloExtension *ext, const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	char	   *sql;
+
+	sql = psprintf("SELECT s.check_id FROM %s.slo_check_state s "
+				   "JOIN %s.slo_check c ON c.id = s.check_id "
+				   "WHERE c.name = $1 FOR UPDATE OF s", ext->nspname, ext->nspname);
+	values[0] = CStringGetTextDatum(name);
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "slo_guard: could not lock check state");
+}
+
+/*
  * slo_alter_check(name, kind, params, severity, every, fail_after, labels,
  * enabled): NULL arguments keep their value.  Changing kind or params makes
  * the caller the check's owner (the check then runs as the caller) and runs
- * it at the next pass.
+ * it at the next pass.  Disabling a check resolves its open alert.
  */
 Datum
 slo_alter_check(PG_FUNCTION_ARGS)
@@ -223,13 +257,19 @@ slo_alter_check(PG_FUNCTION_ARGS)
 	Jsonb	   *old_params;
 	const SloKind *kind;
 	bool		redefine = !PG_ARGISNULL(1) || !PG_ARGISNULL(2);
+	bool		disable = !PG_ARGISNULL(7) && !PG_GETARG_BOOL(7);
+	/* what touches slo_check_state (schedule, alert) must lock it first */
+	bool		needs_state = redefine || !PG_ARGISNULL(4) || !PG_ARGISNULL(7);
 	bool		isnull;
 	int64		id;
-	Oid			types[11] = {INT8OID, TEXTOID, JSONBOID, TEXTOID, INTERVALOID, INT4OID,
-	JSONBOID, BOOLOID, OIDOID, TEXTOID, BOOLOID};
-	Datum		values[11];
-	char		nulls[11];
+	Oid			owner;
+	char	   *owner_name;
+	Oid			types[12] = {INT8OID, TEXTOID, JSONBOID, TEXTOID, INTERVALOID, INT4OID,
+	JSONBOID, BOOLOID, REGROLEOID, TEXTOID, BOOLOID, TEXTOID};
+	Datum		values[12];
+	char		nulls[12];
 	Oid			caller = GetUserId();
+	char	   *caller_name = GetUserNameFromId(caller, false);
 	const char *search_path = CurrentSearchPath();	/* the caller's, not ours */
 
 	SloGetExtension(&ext);
@@ -237,8 +277,10 @@ slo_alter_check(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "slo_guard: SPI_connect failed");
 
-	sql = psprintf("SELECT id, kind, params FROM %s.slo_check WHERE name = $1 FOR UPDATE",
-				   ext.nspname);
+	if (needs_state)
+		LockCheckState(&ext, name);
+	sql = psprintf("SELECT id, kind, params, owner, owner_name FROM %s.slo_check "
+				   "WHERE name = $1 FOR NO KEY UPDATE", ext.nspname);
 	values[0] = CStringGetTextDatum(name);
 	types[0] = TEXTOID;
 	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
@@ -251,6 +293,10 @@ slo_alter_check(PG_FUNCTION_ARGS)
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	old_kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	old_params = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	owner_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
+
+	SloCheckOwnership("check", name, owner, owner_name, caller);
 
 	/* Validate everything first; nothing is written on a bad argument. */
 	memset(nulls, 'n', sizeof(nulls));
@@ -270,7 +316,8 @@ slo_alter_check(PG_FUNCTION_ARGS)
 			nulls[1] = nulls[2] = ' ';
 			values[8] = ObjectIdGetDatum(caller);
 			values[9] = CStringGetTextDatum(search_path);
-			nulls[8] = nulls[9] = ' ';
+			values[11] = CStringGetTextDatum(caller_name);
+			nulls[8] = nulls[9] = nulls[11] = ' ';
 		}
 	}
 	if (!PG_ARGISNULL(3))
@@ -309,18 +356,26 @@ slo_alter_check(PG_FUNCTION_ARGS)
 				   "every = coalesce($5, every), fail_after = coalesce($6, fail_after), "
 				   "labels = coalesce($7, labels), enabled = coalesce($8, enabled), "
 				   "owner = coalesce($9, owner), search_path = coalesce($10, search_path), "
+				   "owner_name = coalesce($12, owner_name), "
 				   "updated_at = now() WHERE id = $1", ext.nspname);
-	if (SPI_execute_with_args(sql, 10, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+	if (SPI_execute_with_args(sql, 12, types, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "slo_guard: could not update check");
+
+	/* A disabled check pages no one: its open alert resolves, saying why. */
+	if (disable)
+		SloAlertResolveManual(&ext, id, psprintf("check disabled by %s", caller_name));
 
 	/*
 	 * A new definition, a new schedule or a re-enabled check runs at the next
 	 * pass; the new "every" applies from then on.
 	 */
-	sql = psprintf("UPDATE %s.slo_check_state SET next_run = now() "
-				   "WHERE check_id = $1 AND ($11 OR $5 IS NOT NULL OR $8)", ext.nspname);
-	if (SPI_execute_with_args(sql, 11, types, values, nulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "slo_guard: could not update check state");
+	if (needs_state)
+	{
+		sql = psprintf("UPDATE %s.slo_check_state SET next_run = now() "
+					   "WHERE check_id = $1 AND ($11 OR $5 IS NOT NULL OR $8)", ext.nspname);
+		if (SPI_execute_with_args(sql, 11, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "slo_guard: could not update check state");
+	}
 
 	SPI_finish();
 	SloLeaveBookkeeping(&bk);
@@ -330,7 +385,12 @@ slo_alter_check(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(slo_drop_check);
 
-/* slo_drop_check(name, if_exists): remove a check, its state, alerts and results. */
+/*
+ * slo_drop_check(name, if_exists): remove a check, its state, alerts and
+ * results.  A firing alert is resolved first (event and NOTIFY, summary
+ * "check dropped by <role>"); the NOTIFY goes out at commit, while the alert
+ * and event rows go with the check (ON DELETE CASCADE).
+ */
 Datum
 slo_drop_check(PG_FUNCTION_ARGS)
 {
@@ -342,17 +402,22 @@ slo_drop_check(PG_FUNCTION_ARGS)
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 	int64		id;
+	Oid			owner;
+	char	   *owner_name;
 	bool		isnull;
+	Oid			caller = GetUserId();
 
 	SloGetExtension(&ext);
 	SloEnterBookkeeping(&ext, &bk);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "slo_guard: SPI_connect failed");
 
-	sql = psprintf("DELETE FROM %s.slo_check WHERE name = $1 RETURNING id", ext.nspname);
+	LockCheckState(&ext, name);
+	sql = psprintf("SELECT id, owner, owner_name FROM %s.slo_check WHERE name = $1 FOR UPDATE",
+				   ext.nspname);
 	values[0] = CStringGetTextDatum(name);
-	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_DELETE_RETURNING)
-		elog(ERROR, "slo_guard: could not delete check");
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "slo_guard: could not read check");
 	if (SPI_processed == 0)
 	{
 		if (!if_exists)
@@ -365,11 +430,21 @@ slo_drop_check(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(false);
 	}
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	owner_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+
+	SloCheckOwnership("check", name, owner, owner_name, caller);
+
+	SloAlertResolveManual(&ext, id,
+						  psprintf("check dropped by %s", GetUserNameFromId(caller, false)));
 
 	/* state and alerts go by ON DELETE CASCADE; results carry no foreign key */
-	sql = psprintf("DELETE FROM %s.slo_result WHERE check_id = $1", ext.nspname);
 	types[0] = INT8OID;
 	values[0] = Int64GetDatum(id);
+	sql = psprintf("DELETE FROM %s.slo_check WHERE id = $1", ext.nspname);
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "slo_guard: could not delete check");
+	sql = psprintf("DELETE FROM %s.slo_result WHERE check_id = $1", ext.nspname);
 	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "slo_guard: could not delete results");
 

@@ -21,6 +21,7 @@ char	   *slo_database = NULL;
 int			slo_naptime_ms = 1000;
 bool		slo_enabled = true;
 int			slo_result_retention_s = 30 * 24 * 3600;
+int			slo_alert_retention_s = 365 * 24 * 3600;
 
 static const struct config_enum_entry keep_ok_options[] = {
 	{"all", SLO_KEEP_OK_ALL, false},
@@ -151,6 +152,14 @@ SloGucInit(void)
 							NULL,
 							&slo_result_retention_s,
 							30 * 24 * 3600, 60, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("slo_guard.alert_retention",
+							gettext_noop("How long resolved alerts (with their events) are kept before the worker trims them."),
+							gettext_noop("Counted from when the alert resolved; open alerts are never trimmed."),
+							&slo_alert_retention_s,
+							365 * 24 * 3600, 1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
 

@@ -21,6 +21,7 @@ extern char *slo_database;
 extern int	slo_naptime_ms;
 extern bool slo_enabled;
 extern int	slo_result_retention_s;
+extern int	slo_alert_retention_s;
 
 extern void SloGucInit(void);
 

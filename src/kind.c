@@ -11,6 +11,7 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 
+#include "extension.h"
 #include "kind.h"
 
 /* Adding a kind: one file in src/kinds/ and one row here. */
@@ -81,7 +82,9 @@ Datum
 slo_kinds(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SloExtension ext;
 
+	SloGetExtension(&ext);		/* refuses a schema of another version */
 	InitMaterializedSRF(fcinfo, 0);
 	for (size_t i = 0; i < SLO_NKINDS; i++)
 	{

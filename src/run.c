@@ -568,11 +568,8 @@ RunOne(SloRunItem *item, MemoryContext cxt, const HeldLocks *locks_before)
 		int			saved_sec;
 		int			nest;
 
-		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(check->owner)))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("the role that added this check (OID %u) no longer exists",
-							check->owner)));
+		/* never as another role: a dropped owner, or its OID reused, is an error */
+		SloCheckOwnerIntact(check->owner, check->owner_name);
 		/* every setting made from here on is rolled back below */
 		nest = SloPushSearchPath(CheckSearchPath(check->search_path));
 		if (ExitOnAnyError)
@@ -686,7 +683,8 @@ LoadDue(const SloExtension *ext, bool only_due, bool lock, MemoryContext cxt,
 	sql = psprintf("SELECT c.id, c.name, c.kind, c.params, c.severity, c.labels, c.owner, "
 				   "       c.search_path, c.fail_after, "
 				   "       (extract(epoch FROM c.every) * 1000000)::int8, "
-				   "       s.status, s.since, s.next_run, s.fail_streak, s.first_fail_at, s.alert_id "
+				   "       s.status, s.since, s.next_run, s.fail_streak, s.first_fail_at, s.alert_id, "
+				   "       c.owner_name "
 				   "FROM %s.slo_check c JOIN %s.slo_check_state s ON s.check_id = c.id "
 				   "WHERE c.enabled AND (NOT $1 OR s.next_run <= $2) "
 				   "ORDER BY s.next_run, c.id %s",
@@ -730,6 +728,7 @@ LoadDue(const SloExtension *ext, bool only_due, bool lock, MemoryContext cxt,
 		it->alert.first_fail_at = isnull ? 0 : DatumGetTimestampTz(d);
 		d = SPI_getbinval(tup, desc, 16, &isnull);
 		it->alert.alert_id = isnull ? 0 : DatumGetInt64(d);
+		it->check.owner_name = TextDatumGetCString(SPI_getbinval(tup, desc, 17, &isnull));
 		MemoryContextSwitchTo(old);
 	}
 	*items_out = items;

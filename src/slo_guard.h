@@ -35,6 +35,7 @@ typedef struct SloCheck
 	char	   *severity;		/* "P0".."P3" */
 	Jsonb	   *labels;
 	Oid			owner;
+	char	   *owner_name;		/* the owner's name when recorded (slo_check.owner_name) */
 	char	   *search_path;
 	int			fail_after;
 	int64		every_us;

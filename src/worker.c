@@ -28,8 +28,11 @@
  *	  slo_run_checks()), then a sleep on its latch until the next check is due
  *	  or slo_guard.naptime has passed.  A pass that fails is reported, rolled
  *	  back and retried after a growing back-off; it never kills the worker.
- *	  The worker also trims slo_result to slo_guard.result_retention, one small
- *	  batch at a time.
+ *	  The worker also trims slo_result to slo_guard.result_retention, and
+ *	  resolved alerts (with their events) to slo_guard.alert_retention, one
+ *	  small batch at a time.  A schema of a version the library does not serve
+ *	  (1.0 under the 1.1 library) is logged once and waited out: nothing runs
+ *	  until ALTER EXTENSION slo_guard UPDATE.
  *
  *	  Both the launcher and the workers start only once recovery has finished:
  *	  a hot standby runs no slo_guard process at all (it could not write a
@@ -135,6 +138,7 @@ static int	consecutive_failures = 0;
 static uint64 pass_count = 0;
 static TimestampTz next_trim_at = 0;
 static int	extension_seen = -1;	/* -1 unknown, 0 absent, 1 present */
+static char *version_waiting = NULL;	/* schema version we wait to see updated */
 static bool paused = false;
 
 /* Launcher process state: one entry per database it started a worker for. */
@@ -824,12 +828,47 @@ SloTrimResults(const SloExtension *ext)
 	return deleted;
 }
 
+/*
+ * Delete one batch of resolved alerts whose resolved_at is older than
+ * slo_guard.alert_retention, oldest first through the partial index on
+ * resolved_at; their events go with them (ON DELETE CASCADE).  Open alerts
+ * are never trimmed.  Returns the number of alerts deleted.
+ */
+static uint64
+SloTrimAlerts(const SloExtension *ext)
+{
+	StringInfoData q;
+	SloBookkeeping bk;
+	uint64		deleted;
+	int			ret;
+
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "DELETE FROM %s.slo_alert WHERE id = ANY (ARRAY("
+					 "SELECT id FROM %s.slo_alert WHERE state = 'resolved'"
+					 " AND resolved_at < now() - make_interval(secs => %d)"
+					 " ORDER BY resolved_at LIMIT %d))",
+					 ext->nspname, ext->nspname, slo_alert_retention_s, SLO_TRIM_BATCH);
+
+	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	SloEnterBookkeeping(ext, &bk);
+	ret = SPI_execute(q.data, false, 0);
+	if (ret != SPI_OK_DELETE)
+		elog(ERROR, "could not trim slo_alert: %s", SPI_result_code_string(ret));
+	deleted = SPI_processed;
+	SloLeaveBookkeeping(&bk);
+	SPI_finish();
+	return deleted;
+}
+
 /* Trim in its own transaction, so that a trim problem never loses results. */
 static void
 SloTrimPass(void)
 {
 	SloExtension ext;
 	uint64		deleted = 0;
+	uint64		deleted_alerts = 0;
 
 	/* Set first: a failing trim is retried after the interval, not every pass. */
 	next_trim_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), SLO_TRIM_INTERVAL_MS);
@@ -838,18 +877,21 @@ SloTrimPass(void)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SloFindExtension(&ext))
+	if (SloFindExtension(&ext) && ext.version_ok)
+	{
 		deleted = SloTrimResults(&ext);
+		deleted_alerts = SloTrimAlerts(&ext);
+	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_stat(false);
 
 	/* A full batch means more is waiting: trim again next pass. */
-	if (deleted >= SLO_TRIM_BATCH)
+	if (deleted >= SLO_TRIM_BATCH || deleted_alerts >= SLO_TRIM_BATCH)
 		next_trim_at = 0;
-	if (deleted > 0)
-		elog(DEBUG1, "slo_guard trimmed " UINT64_FORMAT " results in database \"%s\"",
-			 deleted, worker_dbname);
+	if (deleted > 0 || deleted_alerts > 0)
+		elog(DEBUG1, "slo_guard trimmed " UINT64_FORMAT " results and " UINT64_FORMAT " resolved alerts in database \"%s\"",
+			 deleted, deleted_alerts, worker_dbname);
 }
 
 /* Sleep after the n-th failed pass in a row: naptime, doubling, capped. */
@@ -874,6 +916,7 @@ SloWorkerPass(void)
 {
 	volatile bool found = false;
 	volatile bool failed = false;
+	volatile bool old_schema = false;
 	volatile int nrun = 0;
 	volatile TimestampTz next_due = DT_NOEND;
 	char	   *volatile nspname = NULL;
@@ -915,6 +958,27 @@ SloWorkerPass(void)
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		found = SloFindExtension(&ext);
+		if (found && !ext.version_ok)
+		{
+			/* say it once per version, then wait (re-checked every naptime) */
+			old_schema = true;
+			found = false;
+			if (version_waiting == NULL || strcmp(version_waiting, ext.version) != 0)
+			{
+				ereport(LOG,
+						(errmsg("slo_guard worker for database \"%s\" waiting: %s's schema is version %s but the library is %s",
+								worker_dbname, SLO_EXTENSION_NAME, ext.version, SLO_LIBRARY_VERSION),
+						 errhint("Run ALTER EXTENSION %s UPDATE.", SLO_EXTENSION_NAME)));
+				if (version_waiting)
+					pfree(version_waiting);
+				version_waiting = MemoryContextStrdup(TopMemoryContext, ext.version);
+			}
+		}
+		else if (version_waiting != NULL)
+		{
+			pfree(version_waiting);
+			version_waiting = NULL;
+		}
 		if (found)
 		{
 			nspname = MemoryContextStrdup(pass_cxt, ext.nspname);
@@ -945,7 +1009,7 @@ SloWorkerPass(void)
 	error_context_stack = errcb.previous;
 	MemoryContextSwitchTo(pass_cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
-	if (!failed)
+	if (!failed && !old_schema)
 		SloNoteExtension(found, nspname);
 
 	if (failed)

@@ -31,9 +31,12 @@ $a->quit;
 is($node->safe_psql('postgres', 'SELECT count(*) FROM slo_result'), '51',
 	'one result per check, none written twice');
 
-# Hammer it: 4 clients calling slo_run_checks(false) in a loop.
+# Hammer it: 4 clients calling slo_run_checks(false) in a loop; each call records
+# how many checks it ran.
+$node->safe_psql('postgres', 'CREATE TABLE passes (n bigint)');
 my $script = $node->basedir . '/run.sql';
-PostgreSQL::Test::Utils::append_to_file($script, "SELECT count(*) FROM slo_run_checks(false);\n");
+PostgreSQL::Test::Utils::append_to_file($script,
+	"INSERT INTO passes SELECT count(*) FROM slo_run_checks(false);\n");
 $node->command_ok(
 	[ 'pgbench', '-n', '-c', '4', '-j', '2', '-t', '25', '-f', $script, '-d', $node->connstr('postgres') ],
 	'4 concurrent callers, 100 passes, no error');
@@ -45,8 +48,14 @@ my $overlaps = $node->safe_psql('postgres', q{
 	    FROM slo_result) r
 	 WHERE next_at < until});
 is($overlaps, '0', 'no two runs of one check overlap in time');
+is($node->safe_psql('postgres', 'SELECT count(*), sum(n) FROM passes'),
+	'100|' . ($node->safe_psql('postgres', 'SELECT count(*) FROM slo_result') - 51),
+	'100 passes; every result a pass returned was stored once (none lost, none twice)');
+cmp_ok($node->safe_psql('postgres', 'SELECT min(n) FROM passes'), '<', 51,
+	'passes that overlapped skipped the checks another pass was running (rather than waiting and running them again)');
 my $slow_runs = $node->safe_psql('postgres', "SELECT count(*) FROM slo_result WHERE check_name = 'slow'");
-cmp_ok($slow_runs, '>', 1, "the slow check ran $slow_runs times in all");
+cmp_ok($slow_runs, '<', 101, "the slow check ran $slow_runs times: at most once per pass");
+cmp_ok($slow_runs, '>', 1, 'and more than once');
 is($node->safe_psql('postgres',
 	"SELECT count(*) FROM slo_check_state WHERE last_run IS NULL OR status <> 'ok'"), '0',
 	'state of every check written, all ok');
