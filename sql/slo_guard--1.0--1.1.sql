@@ -153,6 +153,13 @@ BEGIN
         RETURN NEW;     -- same code, same role: nothing new runs
     END IF;
     SELECT r.rolname INTO owner_name FROM pg_catalog.pg_roles r WHERE r.oid = owner_oid;
+    IF owner_name IS NULL AND pg_catalog.pg_has_role(current_user,
+                                   (SELECT c.relowner FROM pg_catalog.pg_class c
+                                     WHERE c.oid = TG_RELID), 'MEMBER') THEN
+        -- a restore of a check whose owner was dropped: kept, and it records an error
+        -- (its owner_name names no role) instead of running
+        RETURN NEW;
+    END IF;
     IF owner_name IS NULL THEN
         RAISE EXCEPTION 'role with OID % does not exist', owner_oid
             USING ERRCODE = 'undefined_object',
@@ -171,6 +178,11 @@ BEGIN
                   DETAIL = format('A check runs as its owner, and role "%s" is not a member of role "%s".',
                                   current_user, owner_name),
                   HINT = 'Add checks with slo_add_check() and change them with slo_alter_check(): the check then runs as the role that calls them.';
+    END IF;
+    -- the name the owner has now, unless the writer recorded one (slo_add_check, a restore)
+    IF NEW.owner_name IS NULL OR (TG_OP = 'UPDATE' AND owner_oid <> OLD.owner::oid
+                                  AND NEW.owner_name IS NOT DISTINCT FROM OLD.owner_name) THEN
+        NEW.owner_name := owner_name;
     END IF;
     RETURN NEW;
 END
