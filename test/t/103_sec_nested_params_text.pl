@@ -52,23 +52,25 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM slo_run_checks(false)'), '
 
 # --- attack 9: text cut on character boundaries -------------------------------
 
-# "Check could not run: " is 21 bytes; the stored summary is cut to 997 bytes
-# + "...": 976 bytes of euro signs (3 bytes each) end in the middle of one.
-# With labels too large for NOTIFY, the payload's summary is cut to 497 bytes:
-# 476 bytes of euro signs, again in the middle of one.
+# A table_exists check over 20 missing tables named 'a?' + 20 euro signs (62 bytes;
+# 64 with ", "): its summary is "20 of 20 tables missing: " (25 bytes) and the names.
+# The stored summary is cut to 997 bytes + "...": 972 bytes after the prefix end 12
+# bytes into the 16th name, in the middle of its 4th euro sign; kept whole: 25 + 15 * 64
+# + 11 + 3 = 999 bytes. With labels too large for NOTIFY, the payload's summary is cut
+# to 497 bytes: 7 names and 24 bytes, in the middle of the 8th euro sign: 25 + 7 * 64 +
+# 23 + 3 = 499 bytes. (An error message is no way to get a long text any more: the run
+# loop records a raised exception's SQLSTATE only, since its text may hold row values.)
 $node->safe_psql('postgres', q{
 UPDATE slo_check SET enabled = false;
-CREATE FUNCTION euro() RETURNS int LANGUAGE plpgsql AS $$
-BEGIN
-  RAISE EXCEPTION '%', repeat('€', 600);
-END $$;
-SELECT slo_add_check('euro', 'sql', '{"query": "SELECT euro()"}',
+SELECT slo_add_check('euro', 'table_exists',
+                     jsonb_build_object('tables', (SELECT jsonb_agg('a' || chr(96 + i) || repeat('€', 20))
+                                                     FROM generate_series(1, 20) i)),
                      labels => (SELECT jsonb_object_agg('label' || i, repeat('x', 400))
                                   FROM generate_series(1, 25) i));
 });
 $res = $node->safe_psql('postgres', q{
 	SELECT status || ':' || octet_length(summary) FROM slo_run_checks(false)});
-is($res, 'error:' . (21 + 3 * 325 + 3), 'the summary is cut before the euro sign that crosses 1000 bytes');
+is($res, 'fail:999', 'the summary is cut before the euro sign that crosses 1000 bytes');
 
 is( $node->safe_psql('postgres', q{
 	SELECT bool_and(convert_from(convert_to(summary, 'UTF8'), 'UTF8') = summary
@@ -80,7 +82,7 @@ is( $node->safe_psql('postgres', q{
 	't', 'result, state and alert summaries are valid UTF-8 ending in whole euro signs');
 is( $node->safe_psql('postgres', q{
 	SELECT (payload->>'summary') LIKE '%€€€...'
-	       AND octet_length(payload->>'summary') = 21 + 3 * 158 + 3
+	       AND octet_length(payload->>'summary') = 25 + 7 * 64 + 23 + 3
 	       AND payload->'labels' = '{"_truncated": true}'
 	       AND (payload->>'summary') IS NFC NORMALIZED
 	  FROM slo_alert_event e JOIN slo_alert a ON a.id = e.alert_id
