@@ -23,7 +23,7 @@
 # line is always `N passed, N failed`; the exit status is non-zero if anything
 # failed or nothing ran.
 #
-# Environment: SLO_TEST_BUDGET (seconds, default 780) bounds the whole run;
+# Environment: SLO_TEST_BUDGET (seconds, default 1500) bounds the whole run;
 # files not started by then count as failed. KEEP_TMP=1 keeps the work dir.
 # SLO_TEST_ONLY='regex' runs only the tests whose name matches (extended regex
 # against "regress/NAME", "test/pgtap/F.sql", "test/t/F.pl"), for development.
@@ -34,7 +34,7 @@ exec </dev/null
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-BUDGET=${SLO_TEST_BUDGET:-780}
+BUDGET=${SLO_TEST_BUDGET:-1500}
 START=$SECONDS
 PASSED=0
 FAILED=0
