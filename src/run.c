@@ -100,6 +100,7 @@ typedef struct SloRunItem
 	bool		async_pending;
 	void	   *astate;
 	MemoryContext astatecxt;
+	bool		parked;			/* started and let go: only its lease is written */
 } SloRunItem;
 
 /* ---- where this backend is: in a pass, in a check ---- */
@@ -1098,7 +1099,86 @@ typedef struct SloPass
 	int			written;
 	HeldLocks	locks_before;
 	SloBookkeeping bk;
+	bool		park;			/* park started async checks (SloAsyncDefer, batches only) */
 } SloPass;
+
+/* ---- asynchronous checks parked between transactions (run workers) ---- */
+
+/*
+ * A started asynchronous check whose claim was let go: its lease (the
+ * next_run written when it was parked) keeps due runs off it until it is
+ * finished in a later transaction, or the lease runs out (a worker that died
+ * with it parked: the check is simply due again).
+ */
+typedef struct SloParked
+{
+	int64		check_id;
+	TimestampTz lease;
+	TimestampTz orig_next_run;
+	TimestampTz at;				/* when start was called */
+	int			timeout_ms;
+	const SloKind *kind;
+	void	   *astate;
+	MemoryContext astatecxt;
+	bool		done;			/* poll said done, or past its timeout */
+} SloParked;
+
+static bool async_defer = false;
+static MemoryContext parked_cxt = NULL;
+static List *parked = NIL;
+
+void
+SloAsyncDefer(bool on)
+{
+	async_defer = on;
+}
+
+int
+SloAsyncInFlight(void)
+{
+	return list_length(parked);
+}
+
+static void
+ParkedRelease(SloParked *pk)
+{
+	if (pk->astate != NULL && pk->kind->release)
+		pk->kind->release(pk->astate);
+	pk->astate = NULL;
+	if (pk->astatecxt)
+		MemoryContextDelete(pk->astatecxt);
+	pk->astatecxt = NULL;
+}
+
+long
+SloAsyncPoll(void)
+{
+	ListCell   *lc;
+	long		wait_ms = -1;
+
+	foreach(lc, parked)
+	{
+		SloParked  *pk = lfirst(lc);
+		long		w = 1000;
+		TimestampTz deadline = TimestampTzPlusMilliseconds(pk->at, pk->timeout_ms);
+
+		if (!pk->done)
+		{
+			if (pk->kind->poll(pk->astate, &w) || GetCurrentTimestamp() >= deadline)
+				pk->done = true;
+			else
+			{
+				long		left = (long) ((deadline - GetCurrentTimestamp()) / 1000) + 1;
+
+				w = Min(Max(w, 1), left);
+			}
+		}
+		if (pk->done)
+			w = 0;
+		wait_ms = wait_ms < 0 ? w : Min(wait_ms, w);
+	}
+	return wait_ms;
+}
 
 /* Enter a pass: no nesting, own context, cancels watched, bookkeeping, SPI. */
 static void
@@ -1203,9 +1283,34 @@ PassRun(SloPass *pass, SloRunItem *it)
 	CHECK_FOR_INTERRUPTS();
 	if (it->check.kind != NULL && SloKindIsAsync(it->check.kind))
 	{
-		it->astatecxt = AllocSetContextCreate(pass->cxt, "slo_guard async state",
-											  ALLOCSET_SMALL_SIZES);
+		if (pass->park && parked_cxt == NULL)
+			parked_cxt = AllocSetContextCreate(TopMemoryContext, "slo_guard parked checks",
+											   ALLOCSET_SMALL_SIZES);
+		it->astatecxt = AllocSetContextCreate(pass->park ? parked_cxt : pass->cxt,
+											  "slo_guard async state", ALLOCSET_SMALL_SIZES);
 		RunOne(it, pass->cxt, &pass->locks_before, SLO_PHASE_START);
+		if (pass->park && it->async_pending)
+		{
+			/* let it go: its lease is written with the batch, it finishes later */
+			MemoryContext old = MemoryContextSwitchTo(parked_cxt);
+			SloParked  *pk = palloc0(sizeof(SloParked));
+
+			pk->check_id = it->check.id;
+			pk->timeout_ms = CheckTimeoutMs(&it->check);
+			pk->lease = TimestampTzPlusMilliseconds(it->at, pk->timeout_ms + 1000);
+			pk->orig_next_run = it->prev_next_run;
+			pk->at = it->at;
+			pk->kind = it->check.kind;
+			pk->astate = it->astate;
+			pk->astatecxt = it->astatecxt;
+			parked = lappend(parked, pk);
+			MemoryContextSwitchTo(old);
+			it->astate = NULL;
+			it->astatecxt = NULL;
+			it->async_pending = false;
+			it->parked = true;
+			it->next_run = pk->lease;
+		}
 	}
 	else
 		RunOne(it, pass->cxt, &pass->locks_before, SLO_PHASE_RUN);
@@ -1282,6 +1387,19 @@ PassAsyncWait(SloPass *pass, int first, int end)
 	}
 }
 
+/* A parked check's lease: its next_run, until it is finished. */
+static void
+WriteLease(const SloExtension *ext, int64 check_id, TimestampTz lease)
+{
+	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
+	Datum		values[2] = {Int64GetDatum(check_id), TimestampTzGetDatum(lease)};
+	char	   *sql = psprintf("UPDATE %s.slo_check_state SET next_run = $2 WHERE check_id = $1",
+							   ext->nspname);
+
+	if (SPI_execute_with_args(sql, 2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "slo_guard: could not record the lease of a started check");
+}
+
 /*
  * Write what the items run since the last flush produced: alert transitions
  * (with their NOTIFY, sent at commit), results and state.  Items not claimed
@@ -1300,8 +1418,10 @@ PassFlush(SloPass *pass)
 	{
 		SloRunItem *it = &its[i];
 
-		if (pass->readonly || !it->claimed)
+		if (pass->readonly || !it->claimed || it->parked)
 		{
+			if (it->parked && !pass->readonly && it->claimed)
+				WriteLease(pass->ext, it->check.id, it->next_run);
 			it->claimed = false;
 			it->keep = false;
 			continue;
@@ -1427,6 +1547,38 @@ WaitClaim(SloPass *pass, const SloRunItem *seen, TimestampTz since)
 	return got > 0 ? &pass->set.items[pass->set.n - 1] : NULL;
 }
 
+/* How many enabled checks there are (among ids, if not NULL). */
+static int64
+CountEnabled(const SloExtension *ext, const int64 *ids, int nids)
+{
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		values[1];
+	char		nulls[1] = {' '};
+	bool		isnull;
+	char	   *sql = psprintf("SELECT count(*) FROM %s.slo_check c "
+							   "WHERE c.enabled AND ($1 IS NULL OR c.id = ANY($1))",
+							   ext->nspname);
+
+	if (ids != NULL)
+	{
+		Datum	   *d = palloc(sizeof(Datum) * Max(nids, 1));
+
+		for (int i = 0; i < nids; i++)
+			d[i] = Int64GetDatum(ids[i]);
+		values[0] = PointerGetDatum(construct_array(d, nids, INT8OID, 8, FLOAT8PASSBYVAL,
+													TYPALIGN_DOUBLE));
+	}
+	else
+	{
+		values[0] = (Datum) 0;
+		nulls[0] = 'n';
+	}
+	if (SPI_execute_with_args(sql, 1, types, values, nulls, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "slo_guard: could not count checks");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
 /*
  * Run checks that must not be skipped: ids (NULL: every enabled check).
  * First the ones nobody else is running (one fast SKIP LOCKED claim), then
@@ -1463,6 +1615,8 @@ RunNoSkip(SloPass *pass, const int64 *ids, int nids)
 
 	/* the rest is being run by another session right now: wait for each */
 	ndone = pass->set.n - first;
+	if (CountEnabled(pass->ext, ids, nids) <= ndone)
+		return;					/* nothing is held elsewhere (the usual case) */
 	done = palloc(sizeof(int64) * Max(ndone, 1));
 	for (int i = 0; i < ndone; i++)
 		done[i] = pass->set.items[first + i].check.id;
@@ -1576,6 +1730,7 @@ SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms, Timestamp
 	const int	maxn = Max(max_checks, 1);
 
 	PassBegin(&pass, ext);
+	pass.park = async_defer && !pass.readonly;
 	PG_TRY();
 	{
 		int			chunk = 1;
@@ -1626,6 +1781,91 @@ SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms, Timestamp
 	PG_END_TRY();
 	if (next_due)
 		*next_due = nd;
+	return PassEnd(&pass, oldcxt, NULL, NULL);
+}
+
+int
+SloAsyncFinish(const SloExtension *ext)
+{
+	SloPass		pass;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	List	   *keep = NIL;
+	List	   *todo = NIL;
+	ListCell   *lc;
+
+	foreach(lc, parked)
+	{
+		SloParked  *pk = lfirst(lc);
+
+		if (pk->done)
+			todo = lappend(todo, pk);
+		else
+			keep = lappend(keep, pk);
+	}
+	if (todo == NIL)
+		return 0;
+	/* from here on the done ones are ours to finish or to let go */
+	{
+		MemoryContext old = MemoryContextSwitchTo(parked_cxt);
+		List	   *k = list_copy(keep);
+
+		MemoryContextSwitchTo(old);
+		list_free(parked);
+		parked = k;
+	}
+
+	PassBegin(&pass, ext);
+	PG_TRY();
+	{
+		PassEnter(&pass, false);
+		foreach(lc, todo)
+		{
+			SloParked  *pk = lfirst(lc);
+			int			first = pass.set.n;
+			SloRunItem *it;
+
+			/* re-claim it; gone, disabled, held elsewhere or run since: let it go */
+			if (pass.readonly ||
+				LoadChecks(ext, SLO_CLAIM_SKIP, false, &pk->check_id, 1, 1, pass.cxt, &pass.set) == 0)
+			{
+				ParkedRelease(pk);
+				continue;
+			}
+			it = &pass.set.items[first];
+			if (it->prev_next_run != pk->lease || it->check.kind != pk->kind)
+			{
+				pass.set.n = first;
+				ParkedRelease(pk);
+				continue;
+			}
+			it->prev_next_run = pk->orig_next_run;
+			it->at = pk->at;
+			it->astate = pk->astate;
+			it->astatecxt = pk->astatecxt;
+			pk->astate = NULL;
+			pk->astatecxt = NULL;
+			if (GetCurrentTimestamp() >= TimestampTzPlusMilliseconds(pk->at, pk->timeout_ms))
+				AsyncTimedOut(it, pass.cxt);
+			else
+				RunOne(it, pass.cxt, &pass.locks_before, SLO_PHASE_FINISH);
+			MemoryContextSwitchTo(pass.cxt);
+			if (cancel_seen)
+				ThrowSessionCancel();
+			PassFlush(&pass);
+		}
+		PassLeave(&pass);
+	}
+	PG_FINALLY();
+	{
+		PassReset(&pass);
+		foreach(lc, todo)
+		{
+			ParkedRelease((SloParked *) lfirst(lc));
+			pfree(lfirst(lc));
+		}
+		list_free(todo);
+	}
+	PG_END_TRY();
 	return PassEnd(&pass, oldcxt, NULL, NULL);
 }
 
@@ -1692,5 +1932,58 @@ slo_test_run_due_batch(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%d %s", ran,
 											  TIMESTAMP_NOT_FINITE(next_due) ? "none" :
 											  timestamptz_to_str(next_due))));
+}
+
+PG_FUNCTION_INFO_V1(slo_test_async_worker);
+
+/*
+ * Test builds only: a run worker's loop for asynchronous checks, as a
+ * procedure (it commits):
+ *   CREATE PROCEDURE slo_test_async_worker(int, int)
+ *     AS 'slo_guard' LANGUAGE C;
+ * One SloRunDueBatch(max, budget) with SloAsyncDefer on, commit, then poll and
+ * finish (each finish in its own transaction) until nothing is in flight.
+ * (A real worker polls with no transaction open; SPI_commit here starts the
+ * next one at once, which is harmless: nothing is read or locked in it.)
+ */
+Datum
+slo_test_async_worker(PG_FUNCTION_ARGS)
+{
+	SloExtension ext;
+	int			max_checks = PG_GETARG_INT32(0);
+	int			budget_ms = PG_GETARG_INT32(1);
+
+	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
+		elog(ERROR, "slo_guard: SPI_connect failed");
+	SloGetExtension(&ext);
+	SloAsyncDefer(true);
+	PG_TRY();
+	{
+		(void) SloRunDueBatch(&ext, max_checks, budget_ms, NULL);
+		SPI_commit();
+		while (SloAsyncInFlight() > 0)
+		{
+			long		wait = SloAsyncPoll();
+
+			if (wait == 0)
+			{
+				SloGetExtension(&ext);
+				(void) SloAsyncFinish(&ext);
+				SPI_commit();
+				continue;
+			}
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 Max(wait, 1), PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	PG_FINALLY();
+	{
+		SloAsyncDefer(false);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_VOID();
 }
 #endif							/* SLO_TEST_KINDS */

@@ -45,6 +45,50 @@ extern int	SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms
 						   TimestampTz *next_due);
 
 /*
+ * Asynchronous checks (kinds with start / poll / finish, kind.h) and the
+ * transactions around them.
+ *
+ * By default every entry point drives them inside its own transaction: all
+ * async checks of a pass (or of a batch's chunk) are started, then polled
+ * together (sleeping on the latch) until each is done or past its timeout,
+ * then finished and written, the claims held all along.  That is what an
+ * explicit run (slo_run_checks, SloRunCheckIds, a guard) needs: the caller's
+ * transaction cannot be committed under it.
+ *
+ * A run worker should not hold a transaction open on network I/O, so it
+ * calls SloAsyncDefer(true) once and then loops:
+ *
+ *     StartTransactionCommand();
+ *     SloRunDueBatch(ext, max, budget, &next_due);  -- starts async checks and
+ *                                        -- parks them: their claim ends at
+ *                                        -- commit, a lease (next_run = start
+ *                                        -- + timeout + 1 s) keeps due runs off
+ *     CommitTransactionCommand();
+ *     wait = SloAsyncPoll();             -- NO transaction open: polls every
+ *                                        -- parked check; -1 none in flight,
+ *                                        -- 0 some are done, else ms to sleep
+ *     if (wait == 0) {
+ *         StartTransactionCommand();
+ *         SloAsyncFinish(ext);           -- re-claims each done one (SKIP
+ *                                        -- LOCKED), checks its lease is still
+ *                                        -- its own, finishes it sealed (or
+ *                                        -- records its timeout) and writes
+ *         CommitTransactionCommand();    -- result, state and alert
+ *     }
+ *     sleep on the latch for min(wait, time to next_due)
+ *
+ * A parked check that was altered, dropped, disabled, run by an explicit run
+ * meanwhile (its lease no longer matches) or is held elsewhere at finish is
+ * let go (released, not written); a worker that dies with parked checks loses
+ * only time: their leases run out and they are due again.  Nothing is written
+ * twice: only the holder of the lease writes, under a claim.
+ */
+extern void SloAsyncDefer(bool on);
+extern long SloAsyncPoll(void);
+extern int	SloAsyncFinish(const SloExtension *ext);
+extern int	SloAsyncInFlight(void);
+
+/*
  * Run exactly these checks now (the enabled ones among ids), due or not, in
  * the current transaction: first those nobody is running (SKIP LOCKED), then,
  * one by one, each one another session is running, waited for at most its
