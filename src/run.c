@@ -1738,7 +1738,7 @@ SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms, Timestamp
 
 		PassEnter(&pass, false);
 		/*
-		 * Claim in growing chunks (1, 2, 4, ...): a slow check found early
+		 * Claim in growing chunks (1, 8, 64, ...): a slow check found early
 		 * holds few other claims while it runs.  Each chunk is written before
 		 * the next is claimed, so a check run here is no longer due.
 		 */
@@ -1769,7 +1769,7 @@ SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms, Timestamp
 				break;			/* no claims: one read is all */
 			if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), budget_ms))
 				stop = true;
-			chunk = Min(chunk * 2, 1024);
+			chunk = Min(chunk * 8, 4096);
 		}
 		nd = NextUnclaimed(ext, pass.readonly);
 		PassLeave(&pass);

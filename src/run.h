@@ -32,7 +32,7 @@ extern int	SloRunChecks(const SloExtension *ext, bool only_due,
  * One batch of due checks, for a run worker (the worker commits after each
  * call).  In the current transaction: claim due enabled checks (FOR UPDATE
  * SKIP LOCKED on their slo_check_state rows, next_run order, in growing
- * chunks 1, 2, 4, ...), run them one by one (each sealed as in SloRunChecks)
+ * chunks 1, 8, 64, ...), run them one by one (each sealed as in SloRunChecks)
  * and write each one's result, state and alert transition.  Stops after
  * max_checks checks, or once budget_ms has passed since the start, or right
  * after a check that took longer than budget_ms (at least one check runs).
