@@ -96,6 +96,7 @@ const SloKind SloKindTableExists = {
 	.params = table_exists_params,
 	.validate = table_exists_validate,
 	.run = table_exists_run,
+	.can_guard = true,
 };
 
 /* ---- columns_exist ---- */
@@ -164,6 +165,7 @@ const SloKind SloKindColumnsExist = {
 	.params = columns_exist_params,
 	.validate = columns_exist_validate,
 	.run = columns_exist_run,
+	.can_guard = true,
 };
 
 /* ---- function_exists ---- */
@@ -253,4 +255,5 @@ const SloKind SloKindFunctionExists = {
 	.params = function_exists_params,
 	.validate = function_exists_validate,
 	.run = function_exists_run,
+	.can_guard = true,
 };
