@@ -54,7 +54,6 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "tcop/cmdtag.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -385,33 +384,6 @@ FindHits(const SloExtension *ext, bool drop, MemoryContext cxt, int *n_out)
 	return hits;
 }
 
-/*
- * Run exactly these checks now (interim adapter until run9's SloRunCheckIds
- * is merged: marks them due and runs a pass of the due checks).
- */
-static void
-RunGuarded(const SloExtension *ext, int64 *ids, int n, Tuplestorestate *out, TupleDesc desc)
-{
-	SloBookkeeping bk;
-	Datum	   *elems = palloc(sizeof(Datum) * n);
-	Oid			types[1] = {INT8ARRAYOID};
-	Datum		values[1];
-
-	for (int i = 0; i < n; i++)
-		elems[i] = Int64GetDatum(ids[i]);
-	values[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	SloEnterBookkeeping(ext, &bk);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "slo_guard: SPI_connect failed");
-	if (SPI_execute_with_args(psprintf("UPDATE %s.slo_check_state SET next_run = '-infinity' "
-									   "WHERE check_id = ANY($1)", ext->nspname),
-							  1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "slo_guard: could not mark guarded checks due");
-	SPI_finish();
-	SloLeaveBookkeeping(&bk);
-	SloRunChecks(ext, true, out, desc);
-}
-
 /* slo_guard's own install or upgrade script is running. */
 static bool
 InOwnScript(void)
@@ -479,7 +451,7 @@ slo_guard_ddl(PG_FUNCTION_ARGS)
 	results = tuplestore_begin_heap(false, false, work_mem);
 	MemoryContextSwitchTo(oldcxt);
 
-	RunGuarded(&ext, ids, nhits, results, desc);
+	SloRunCheckIds(&ext, ids, nhits, results, desc);
 
 	/* "block": a check that now fails refuses the command */
 	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);

@@ -39,6 +39,8 @@ SELECT count(*) AS results FROM slo_result WHERE check_name LIKE 'g\_%';
 DROP TABLE g_users;
 SELECT check_name, status, summary FROM slo_result WHERE check_name = 'g_tables' ORDER BY id;
 SELECT name, state, status FROM slo_status() WHERE name = 'g_tables';
+-- only the checks watching it ran
+SELECT count(*) AS others_run FROM slo_result WHERE check_name IN ('g_cols', 'g_func', 'g_block', 'g_off');
 
 -- Re-creating it resolves the alert.
 CREATE TABLE g_users (id int);

@@ -144,12 +144,11 @@ $node->safe_psql('postgres', 'DROP EXTENSION slo_guard');
 is($node->safe_psql('postgres',
 		"SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'slo_guard%'"),
 	'0', 'DROP EXTENSION slo_guard works and takes its event triggers');
-$node->safe_psql('postgres', q{CREATE EXTENSION slo_guard VERSION '1.0';
-	SELECT slo_add_check('t', 'table_exists', '{"tables": ["app.consent"]}')});
+$node->safe_psql('postgres', q{CREATE EXTENSION slo_guard VERSION '1.0'});
 $node->safe_psql('postgres', 'ALTER EXTENSION slo_guard UPDATE');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'slo_guard%'"),
 	'2', 'the 1.0 -> 1.1 update creates both event triggers');
-$node->safe_psql('postgres', q{SELECT slo_alter_check('t', params => '{"tables": ["app.consent"], "guard": true}')});
+$node->safe_psql('postgres', q{SELECT slo_add_check('t', 'table_exists', '{"tables": ["app.consent"], "guard": true}', every => '1 hour')});
 is($node->safe_psql('postgres', 'ALTER TABLE app.consent RENAME TO consent2; SELECT status FROM slo_result ORDER BY id DESC LIMIT 1'),
 	'fail', 'a check made a guard after the update is re-run by a rename');
 
