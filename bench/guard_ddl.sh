@@ -64,7 +64,10 @@ pair_latency() {
 bench_say "(c) no extension: $ROUNDS x $PAIRS pairs"
 LAT_NOEXT=$(pair_latency)
 
-bench_create_extension slo_guard_ddl slo_guard_watch_sync
+# preloaded (the event trigger's library is the one shared_preload_libraries loaded), so
+# plain CREATE EXTENSION from the build just installed, as bench/notify_latency.sh does
+bench_reinstall
+bench_psql -c 'CREATE EXTENSION slo_guard' >/dev/null
 bench_psql -c "CREATE TABLE victim (id int, consent bool)" \
 	-c "CREATE FUNCTION victim_fn() RETURNS int LANGUAGE sql AS 'SELECT 1'" >/dev/null
 bench_say "(a) slo_guard, no guarded check: $ROUNDS x $PAIRS pairs"
