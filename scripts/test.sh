@@ -179,6 +179,8 @@ fail_everything() {
 # ilist.h and bufpage.h use some parameters only in Assert()s. The Makefile
 # includes them with -isystem, so -Werror judges only slo_guard's code.)
 WFLAGS='-Wall -Wextra -Werror'
+# Test builds carry the test-only check kinds (src/kinds/test_async.c).
+WFLAGS="$WFLAGS -DSLO_TEST_KINDS"
 ASSERT_FLAGS="$WFLAGS -DUSE_ASSERT_CHECKING"
 BUILD_LOG=$WORK/build.log
 BUILT_FLAGS=

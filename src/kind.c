@@ -30,6 +30,9 @@ static const SloKind *const SloKinds[] = {
 	&SloKindRlsDisabled,
 	&SloKindReplicationLag,
 	&SloKindSlowQueries,
+#ifdef SLO_TEST_KINDS
+	&SloKindTestAsync,
+#endif
 };
 
 #define SLO_NKINDS lengthof(SloKinds)

@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  * kind.h
  *	  The table of check kinds.  A kind is a name, a param table, an optional
- *	  extra validator and a runner; adding a kind means one file in
- *	  src/kinds/ and one row in kind.c.
+ *	  extra validator, a runner (or the asynchronous start / poll / finish)
+ *	  and its metadata (timeout param, needs pg_read_all_stats, can guard,
+ *	  values are latencies); adding a kind means one file in src/kinds/ and
+ *	  one row in kind.c.  No other code names a kind.
  *-------------------------------------------------------------------------
  */
 #ifndef SLO_KIND_H
@@ -25,10 +27,54 @@ typedef struct SloKind
 	/*
 	 * Run the check once and fill *out.  Called inside a subtransaction, as the
 	 * check's owner, with the check's search_path; it may ereport(ERROR), which
-	 * the run loop records as an `error` result.
+	 * the run loop records as an `error` result.  NULL for an asynchronous kind.
 	 */
 	void		(*run) (const SloCheck *check, SloOutcome *out);
+
+	/* ---- metadata: what other code must know about the kind ---- */
+
+	/* Name of the interval param that may lower the check's timeout (never
+	 * raise it past slo_guard.check_timeout), e.g. "timeout"; NULL: none. */
+	const char *timeout_param;
+	/* Needs the privileges of pg_read_all_stats (other roles' sessions): the
+	 * run loop refuses to run it for an owner without them (an `error`). */
+	bool		needs_stats;
+	/* May guard DDL (run from inside a DDL command: fast, catalog only). */
+	bool		can_guard;
+	/* Its values are latencies in milliseconds (window says "ms"). */
+	bool		value_is_latency;
+
+	/*
+	 * ---- asynchronous kinds (run == NULL) ----
+	 *
+	 * start: begin the work (say, queue a request) and return its state,
+	 * allocated in statecxt (which lives until the check ends); called like
+	 * run (sealed: subtransaction, owner, search_path, timeout).  It may
+	 * instead set a final outcome in *out (an error, an immediate answer) and
+	 * return NULL.
+	 *
+	 * poll: is the work done?  Called outside the sealed context, perhaps with
+	 * no transaction open, so it must not touch the database (network I/O
+	 * only).  Returns true when done; else sets *wait_ms (how long the caller
+	 * may sleep before polling again; the latch may wake it sooner).  It must
+	 * not throw.
+	 *
+	 * finish: turn the state into the outcome; called sealed like start.
+	 *
+	 * release (optional): called once when the run loop is done with the
+	 * state, whatever happened (finished, timed out, failed, or the pass
+	 * ended with an error): give the work up, close sockets and the like.
+	 * Must not throw.
+	 *
+	 * The check's timeout counts from start to the end of finish.
+	 */
+	void	   *(*start) (const SloCheck *check, MemoryContext statecxt, SloOutcome *out);
+	bool		(*poll) (void *state, long *wait_ms);
+	void		(*finish) (const SloCheck *check, void *state, SloOutcome *out);
+	void		(*release) (void *state);
 } SloKind;
+
+#define SloKindIsAsync(k) ((k)->run == NULL && (k)->start != NULL)
 
 /* Look a kind up by name; NULL if unknown. */
 extern const SloKind *SloFindKind(const char *name);
@@ -53,8 +99,13 @@ extern const SloKind SloKindLongTransactions;
 extern const SloKind SloKindRlsDisabled;
 extern const SloKind SloKindReplicationLag;
 extern const SloKind SloKindSlowQueries;
-/* For those kinds (kinds/health.c): refuse to run without pg_read_all_stats's
- * privileges, which seeing other roles' sessions needs; "7 min 12 s". */
+#ifdef SLO_TEST_KINDS
+/* Test builds only (-DSLO_TEST_KINDS): an asynchronous kind (kinds/test_async.c). */
+extern const SloKind SloKindTestAsync;
+#endif
+/* For kinds with needs_stats (the run loop calls it; kinds/health.c): refuse
+ * to run without pg_read_all_stats's privileges, which seeing other roles'
+ * sessions needs; "7 min 12 s". */
 extern void SloRequireStatsPrivilege(const char *kind);
 extern char *SloFormatDuration(double seconds);
 

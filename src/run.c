@@ -96,6 +96,10 @@ typedef struct SloRunItem
 	int64		result_id;
 	Jsonb	   *detail;			/* the outcome's detail as jsonb, built in the check's subtransaction */
 	bool		claimed;		/* its state row is locked by this transaction: store the result */
+	/* an asynchronous check between start and finish */
+	bool		async_pending;
+	void	   *astate;
+	MemoryContext astatecxt;
 } SloRunItem;
 
 /* ---- where this backend is: in a pass, in a check ---- */
@@ -525,6 +529,27 @@ ReleaseNewAdvisoryLocks(const HeldLocks *before, bool owned, MemoryContext cxt)
 
 /* ---- running one check ---- */
 
+/* What RunOne calls: a synchronous kind's run, or an asynchronous kind's start or finish. */
+typedef enum SloPhase
+{
+	SLO_PHASE_RUN,
+	SLO_PHASE_START,
+	SLO_PHASE_FINISH
+} SloPhase;
+
+/* Done with an asynchronous check's state (release), once; its state context is freed. */
+static void
+AsyncGiveUp(SloRunItem *item)
+{
+	item->async_pending = false;
+	if (item->astate != NULL && item->check.kind && item->check.kind->release)
+		item->check.kind->release(item->astate);
+	item->astate = NULL;
+	if (item->astatecxt != NULL)
+		MemoryContextDelete(item->astatecxt);
+	item->astatecxt = NULL;
+}
+
 /*
  * Close a check's outcome: duration, default summary, clipped summary, finite
  * value; then copy what is kept (summary and jsonb detail) into the pass's
@@ -559,13 +584,14 @@ FinishOutcome(SloRunItem *item, MemoryContext passcxt, MemoryContext checkcxt)
 	MemoryContextDelete(checkcxt);
 }
 
-/* The check's timeout: its kind's "timeout" param may lower check_timeout, never raise it. */
+/* The check's timeout: its kind's timeout_param may lower check_timeout, never raise it. */
 static int
 CheckTimeoutMs(const SloCheck *check)
 {
 	int64		ms;
 
-	if (SloParamIntervalMs(check->params, "timeout", &ms) && ms > 0)
+	if (check->kind && check->kind->timeout_param &&
+		SloParamIntervalMs(check->params, check->kind->timeout_param, &ms) && ms > 0)
 		return (int) Min(ms, (int64) slo_check_timeout_ms);
 	return slo_check_timeout_ms;
 }
@@ -577,12 +603,13 @@ CheckTimeoutMs(const SloCheck *check)
  * either way.
  */
 static void
-RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before)
+RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before, SloPhase phase)
 {
 	ResourceOwner oldowner = CurrentResourceOwner;
 	SloCheck   *check = &item->check;
 	SloOutcome *out = &item->out;
 	int			timeout_ms = CheckTimeoutMs(check);
+	int			arm_ms = timeout_ms;
 	volatile bool entered = false;
 	/* everything the check allocates lives here and is freed when it ends */
 	MemoryContext cxt = AllocSetContextCreate(passcxt, "slo_guard check",
@@ -591,7 +618,16 @@ RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before)
 	memset(out, 0, sizeof(*out));
 	out->cxt = cxt;
 	item->detail = NULL;
-	item->at = GetCurrentTimestamp();
+	if (phase == SLO_PHASE_FINISH)
+	{
+		/* what is left of the timeout that started with start */
+		arm_ms = timeout_ms - (int) ((GetCurrentTimestamp() - item->at) / 1000);
+		if (arm_ms < 1)
+			arm_ms = 1;
+	}
+	else
+		item->at = GetCurrentTimestamp();
+	item->async_pending = false;
 	MemoryContextSwitchTo(cxt);
 
 	if (check->kind == NULL)
@@ -625,11 +661,25 @@ RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before)
 		running_check = check->name;
 		check_depth++;
 		entered = true;
-		ArmCheckTimeout(timeout_ms);
+		ArmCheckTimeout(arm_ms);
 
-		/* a row written around slo_add_check (a dump, the table owner) */
-		SloValidateCheckParams(check->kind, check->params);
-		check->kind->run(check, out);
+		if (phase == SLO_PHASE_FINISH)
+			check->kind->finish(check, item->astate, out);
+		else
+		{
+			/* a row written around slo_add_check (a dump, the table owner) */
+			SloValidateCheckParams(check->kind, check->params);
+			/* seeing other roles' sessions needs pg_read_all_stats's privileges */
+			if (check->kind->needs_stats)
+				SloRequireStatsPrivilege(check->kind->name);
+			if (phase == SLO_PHASE_START)
+			{
+				item->astate = check->kind->start(check, item->astatecxt, out);
+				item->async_pending = (item->astate != NULL && out->summary == NULL);
+			}
+			else
+				check->kind->run(check, out);
+		}
 		/* detail becomes jsonb here: malformed detail is this check's error */
 		MemoryContextSwitchTo(cxt);
 		if (out->detail != NULL)
@@ -673,12 +723,15 @@ RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before)
 		ReleaseNewAdvisoryLocks(locks_before, false, cxt);
 
 		/* a real cancel of the session, or its termination, ends the whole pass */
+		if (ProcDiePending || cancel_seen)
+			AsyncGiveUp(item);
 		if (ProcDiePending)
 			ReThrowError(edata);
 		if (cancel_seen)
 			ThrowSessionCancel();
 		/* our timer's cancel (perhaps fired again after the error) is spent */
 		QueryCancelPending = false;
+		AsyncGiveUp(item);
 
 		if (timed_out)
 			SloOutcomeSet(out, SLO_ERROR, false, 0,
@@ -692,6 +745,15 @@ RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before)
 	}
 	PG_END_TRY();
 
+	if (item->async_pending)
+	{
+		/* started: the outcome comes from finish, after polling */
+		MemoryContextSwitchTo(passcxt);
+		MemoryContextDelete(cxt);
+		out->cxt = passcxt;
+		return;
+	}
+	AsyncGiveUp(item);
 	FinishOutcome(item, passcxt, cxt);
 }
 
@@ -1114,8 +1176,11 @@ AcquireExplicitRunLock(const SloExtension *ext, TimestampTz deadline)
 }
 
 static void
-PassReset(void)
+PassReset(SloPass *pass)
 {
+	for (int i = 0; i < pass->set.n; i++)
+		if (pass->set.items[i].astatecxt != NULL)
+			AsyncGiveUp(&pass->set.items[i]);
 	if (explicit_lock_held)
 	{
 		explicit_lock_held = false;
@@ -1126,17 +1191,95 @@ PassReset(void)
 	check_depth = 0;
 }
 
-/* Run item i of the pass (unless the session was cancelled). */
+/*
+ * Run one item of the pass (unless the session was cancelled).  An
+ * asynchronous check is only started here; PassAsyncWait finishes it.
+ */
 static void
 PassRun(SloPass *pass, SloRunItem *it)
 {
 	if (cancel_seen)
 		ThrowSessionCancel();
 	CHECK_FOR_INTERRUPTS();
-	RunOne(it, pass->cxt, &pass->locks_before);
+	if (it->check.kind != NULL && SloKindIsAsync(it->check.kind))
+	{
+		it->astatecxt = AllocSetContextCreate(pass->cxt, "slo_guard async state",
+											  ALLOCSET_SMALL_SIZES);
+		RunOne(it, pass->cxt, &pass->locks_before, SLO_PHASE_START);
+	}
+	else
+		RunOne(it, pass->cxt, &pass->locks_before, SLO_PHASE_RUN);
 	MemoryContextSwitchTo(pass->cxt);
 	if (cancel_seen)
 		ThrowSessionCancel();
+}
+
+/* An asynchronous check that ran out of time while being polled. */
+static void
+AsyncTimedOut(SloRunItem *it, MemoryContext passcxt)
+{
+	int			timeout_ms = CheckTimeoutMs(&it->check);
+	MemoryContext cxt = AllocSetContextCreate(passcxt, "slo_guard check",
+											  ALLOCSET_DEFAULT_SIZES);
+
+	AsyncGiveUp(it);
+	memset(&it->out, 0, sizeof(it->out));
+	it->out.cxt = cxt;
+	it->detail = NULL;
+	SloOutcomeSet(&it->out, SLO_ERROR, false, 0,
+				  "Check timed out after %d ms and was cancelled.", timeout_ms);
+	FinishOutcome(it, passcxt, cxt);
+}
+
+/*
+ * Poll every started asynchronous check of items [first, end) together until
+ * each is done (then finish it, sealed) or past its timeout; sleep on the
+ * latch in between.  In this mode the polling happens inside the caller's
+ * transaction (explicit runs, slo_run_checks, a batch): see run.h.
+ */
+static void
+PassAsyncWait(SloPass *pass, int first, int end)
+{
+	for (;;)
+	{
+		long		wait_ms = 1000;
+		int			pending = 0;
+
+		for (int i = first; i < end; i++)
+		{
+			SloRunItem *it = &pass->set.items[i];
+			long		w = 1000;
+			TimestampTz deadline;
+
+			if (!it->async_pending)
+				continue;
+			deadline = TimestampTzPlusMilliseconds(it->at, CheckTimeoutMs(&it->check));
+			if (it->check.kind->poll(it->astate, &w))
+			{
+				RunOne(it, pass->cxt, &pass->locks_before, SLO_PHASE_FINISH);
+				MemoryContextSwitchTo(pass->cxt);
+				if (cancel_seen)
+					ThrowSessionCancel();
+			}
+			else if (GetCurrentTimestamp() >= deadline)
+				AsyncTimedOut(it, pass->cxt);
+			else
+			{
+				long		left = (long) ((deadline - GetCurrentTimestamp()) / 1000) + 1;
+
+				pending++;
+				wait_ms = Min(wait_ms, Min(Max(w, 1), left));
+			}
+		}
+		if (pending == 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 wait_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		if (cancel_seen)
+			ThrowSessionCancel();
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /*
@@ -1313,6 +1456,7 @@ RunNoSkip(SloPass *pass, const int64 *ids, int nids)
 			   ids, nids, 0, pass->cxt, &pass->set);
 	for (int i = first; i < pass->set.n; i++)
 		PassRun(pass, &pass->set.items[i]);
+	PassAsyncWait(pass, first, pass->set.n);
 	PassFlush(pass);
 	if (pass->readonly)
 		return;
@@ -1334,7 +1478,10 @@ RunNoSkip(SloPass *pass, const int64 *ids, int nids)
 		CHECK_FOR_INTERRUPTS();
 		it = WaitClaim(pass, &later.items[i], since);
 		if (it != NULL)
+		{
 			PassRun(pass, it);
+			PassAsyncWait(pass, pass->set.n - 1, pass->set.n);
+		}
 		PassFlush(pass);
 	}
 }
@@ -1356,6 +1503,7 @@ SloRunChecks(const SloExtension *ext, bool only_due, Tuplestorestate *out, Tuple
 					   NULL, 0, 0, pass.cxt, &pass.set);
 			for (int i = 0; i < pass.set.n; i++)
 				PassRun(&pass, &pass.set.items[i]);
+			PassAsyncWait(&pass, 0, pass.set.n);
 			PassFlush(&pass);
 		}
 		else
@@ -1364,7 +1512,7 @@ SloRunChecks(const SloExtension *ext, bool only_due, Tuplestorestate *out, Tuple
 	}
 	PG_FINALLY();
 	{
-		PassReset();
+		PassReset(&pass);
 	}
 	PG_END_TRY();
 	return PassEnd(&pass, oldcxt, out, outdesc);
@@ -1388,7 +1536,7 @@ SloRunCheckIds(const SloExtension *ext, const int64 *ids, int n,
 	}
 	PG_FINALLY();
 	{
-		PassReset();
+		PassReset(&pass);
 	}
 	PG_END_TRY();
 	return PassEnd(&pass, oldcxt, out, outdesc);
@@ -1459,6 +1607,8 @@ SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms, Timestamp
 				}
 				PassRun(&pass, &pass.set.items[i]);
 			}
+			/* the chunk's asynchronous checks were all started: now they finish */
+			PassAsyncWait(&pass, first, pass.set.n);
 			PassFlush(&pass);
 			if (pass.readonly)
 				break;			/* no claims: one read is all */
@@ -1471,7 +1621,7 @@ SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms, Timestamp
 	}
 	PG_FINALLY();
 	{
-		PassReset();
+		PassReset(&pass);
 	}
 	PG_END_TRY();
 	if (next_due)
@@ -1520,3 +1670,27 @@ slo_run_checks(PG_FUNCTION_ARGS)
 	SloRunChecks(&ext, only_due, rsinfo->setResult, rsinfo->setDesc);
 	return (Datum) 0;
 }
+
+#ifdef SLO_TEST_KINDS
+PG_FUNCTION_INFO_V1(slo_test_run_due_batch);
+
+/*
+ * Test builds only: SloRunDueBatch from SQL, for tests that create
+ *   CREATE FUNCTION slo_test_run_due_batch(int, int) RETURNS text
+ *     AS 'slo_guard' LANGUAGE C STRICT;
+ * Returns "<ran> <next_due>" (next_due as timestamptz text, or "none").
+ */
+Datum
+slo_test_run_due_batch(PG_FUNCTION_ARGS)
+{
+	SloExtension ext;
+	TimestampTz next_due = 0;
+	int			ran;
+
+	SloGetExtension(&ext);
+	ran = SloRunDueBatch(&ext, PG_GETARG_INT32(0), PG_GETARG_INT32(1), &next_due);
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%d %s", ran,
+											  TIMESTAMP_NOT_FINITE(next_due) ? "none" :
+											  timestamptz_to_str(next_due))));
+}
+#endif							/* SLO_TEST_KINDS */

@@ -97,6 +97,7 @@ const SloKind SloKindTableExists = {
 	.params = table_exists_params,
 	.validate = table_exists_validate,
 	.run = table_exists_run,
+	.can_guard = true,
 };
 
 /* ---- columns_exist ---- */
@@ -166,6 +167,7 @@ const SloKind SloKindColumnsExist = {
 	.params = columns_exist_params,
 	.validate = columns_exist_validate,
 	.run = columns_exist_run,
+	.can_guard = true,
 };
 
 /* ---- function_exists ---- */
@@ -256,4 +258,5 @@ const SloKind SloKindFunctionExists = {
 	.params = function_exists_params,
 	.validate = function_exists_validate,
 	.run = function_exists_run,
+	.can_guard = true,
 };

@@ -234,7 +234,6 @@ connections_run(const SloCheck *check, SloOutcome *out)
 	SloRunParams(check);
 	(void) SloParamNumber(check->params, "warn_pct", &warn);
 	(void) SloParamNumber(check->params, "fail_pct", &fail);
-	SloRequireStatsPrivilege("connections");
 
 #if PG_VERSION_NUM >= 160000
 	reserved = SuperuserReservedConnections + ReservedConnections;
@@ -311,6 +310,7 @@ const SloKind SloKindConnections = {
 	.params = connections_params,
 	.validate = connections_validate,
 	.run = connections_run,
+	.needs_stats = true,
 };
 
 /* ---- wraparound ---- */
@@ -484,7 +484,6 @@ long_transactions_run(const SloCheck *check, SloOutcome *out)
 	include_idle = SloParamBool(check->params, "include_idle", true);
 	(void) SloParamIntervalMs(check->params, "max_age", &max_ms);
 	max_s = max_ms / 1000.0;
-	SloRequireStatsPrivilege("long_transactions");
 
 	nest = HealthConnect();
 	values[0] = BoolGetDatum(include_idle);
@@ -572,6 +571,7 @@ const SloKind SloKindLongTransactions = {
 	.params = long_transactions_params,
 	.validate = NULL,
 	.run = long_transactions_run,
+	.needs_stats = true,
 };
 
 /* ---- rls_disabled ---- */

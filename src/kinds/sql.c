@@ -8,7 +8,7 @@
  *	  data-modifying WITH).  It runs as the check's owner (the run loop has
  *	  switched roles), read-only: through SPI in read-only mode and with
  *	  transaction_read_only on, so not even a function it calls can write.
- *	  The run loop arms the "timeout" param generically.
+ *	  The run loop arms the "timeout" param (the kind's timeout_param).
  *
  *	  The query must give exactly one row of one non-NULL column that is a
  *	  number, or whose text is one; anything else is an error.  Error
@@ -329,4 +329,5 @@ const SloKind SloKindSql = {
 	.params = params,
 	.validate = sql_validate,
 	.run = sql_run,
+	.timeout_param = "timeout",
 };

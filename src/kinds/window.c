@@ -311,8 +311,13 @@ window_run(const SloCheck *check, SloOutcome *out)
 		return;
 	}
 	v = wd.percentile;
-	if (wd.of_kind && strcmp(wd.of_kind, "http") == 0)
-		unit = " ms";
+	if (wd.of_kind)
+	{
+		const SloKind *of_kind = SloFindKind(wd.of_kind);
+
+		if (of_kind && of_kind->value_is_latency)
+			unit = " ms";
+	}
 	if (has_fail && v > fail)
 	{
 		status = SLO_FAIL;

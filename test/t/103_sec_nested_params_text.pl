@@ -60,7 +60,8 @@ $node->safe_psql('postgres', q{
 UPDATE slo_check SET enabled = false;
 CREATE FUNCTION euro() RETURNS int LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION '%', repeat('€', 600);
+  -- an error class whose message is kept (not scrubbed as row values)
+  RAISE EXCEPTION USING ERRCODE = 'undefined_table', MESSAGE = repeat('€', 600);
 END $$;
 SELECT slo_add_check('euro', 'sql', '{"query": "SELECT euro()"}',
                      labels => (SELECT jsonb_object_agg('label' || i, repeat('x', 400))
