@@ -55,6 +55,7 @@
 #include "nodes/makefuncs.h"
 #include "tcop/cmdtag.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -87,15 +88,14 @@ typedef struct GuardHit
 	bool		block;
 } GuardHit;
 
-/* The mode a check's params ask for; only the three schema kinds have guards. */
+/* The mode a check's params ask for; only kinds with can_guard (kind.h) have guards. */
 static SloGuardMode
 GuardMode(const char *kind, Jsonb *params)
 {
 	JsonbValue *v;
+	const SloKind *k = kind ? SloFindKind(kind) : NULL;
 
-	if (kind == NULL || params == NULL ||
-		(strcmp(kind, "table_exists") != 0 && strcmp(kind, "columns_exist") != 0 &&
-		 strcmp(kind, "function_exists") != 0))
+	if (k == NULL || !k->can_guard || params == NULL)
 		return SLO_GUARD_OFF;
 	if (!JB_ROOT_IS_OBJECT(params))
 		return SLO_GUARD_OFF;
@@ -428,6 +428,14 @@ slo_guard_ddl(PG_FUNCTION_ARGS)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "slo_guard guard",
 								ALLOCSET_SMALL_SIZES);
 	SloEnterBookkeeping(&ext, &bk);
+	/*
+	 * The planner sees a set-returning function (1,000 rows estimated) joined
+	 * to the watch index: costly enough for JIT, which would then compile the
+	 * query at every DDL command (tens of ms).  Rolled back with the
+	 * bookkeeping's GUC nest level.
+	 */
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "slo_guard: SPI_connect failed");
 	hits = FindHits(&ext, drop, cxt, &nhits);

@@ -56,6 +56,13 @@ SELECT check_name, status, summary FROM slo_result WHERE check_name = 'g_tables'
 DROP SCHEMA g_app CASCADE;
 SELECT check_name, status, summary FROM slo_result WHERE check_name = 'g_tables' ORDER BY id DESC LIMIT 1;
 
+-- DROP ... CASCADE: a guarded view goes with the table it reads.
+CREATE TABLE g_base (id int);
+CREATE VIEW g_view AS SELECT id FROM g_base;
+SELECT slo_add_check('g_viewcheck', 'table_exists', '{"tables": ["g_view"], "guard": true}') > 0 AS added;
+DROP TABLE g_base CASCADE;
+SELECT check_name, status, summary FROM slo_result WHERE check_name = 'g_viewcheck' ORDER BY id DESC LIMIT 1;
+
 -- A dropped consent column.
 ALTER TABLE g_consent DROP COLUMN consent_granted;
 SELECT check_name, status, summary FROM slo_result WHERE check_name = 'g_cols' ORDER BY id DESC LIMIT 1;
