@@ -27,7 +27,9 @@
  *	      ddl_command_end fires), ALTER TABLE ... DROP / RENAME COLUMN, SET
  *	      SCHEMA, ALTER FUNCTION ... RENAME;
  *	    - by schema OID: DROP SCHEMA, ALTER SCHEMA ... RENAME.
- *	  Unrelated DDL costs one indexed query that returns no row.  Matching is
+ *	  Unrelated DDL usually costs only a look at the command's objects against
+ *	  a backend-local copy of the watched names and OIDs (WatchCacheMayMatch);
+ *	  a possible match runs one indexed lookup query.  Matching is
  *	  on the safe side: a command on another object of the same name (another
  *	  schema) re-runs the check, which then still passes.
  *
@@ -56,6 +58,8 @@
 #include "tcop/cmdtag.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -211,6 +215,13 @@ SyncWatch(const SloExtension *ext, int64 check_id, const char *kind, Jsonb *para
 		}
 	}
 	AtEOXact_GUC(true, nest);
+	/* every backend's copy of the watch index (see WatchCacheMayMatch) is stale now */
+	{
+		Oid			relid = get_relname_relid("slo_guard_watch", ext->nspoid);
+
+		if (OidIsValid(relid))
+			CacheInvalidateRelcacheByRelid(relid);
+	}
 }
 
 PG_FUNCTION_INFO_V1(slo_guard_watch_sync);
@@ -384,6 +395,180 @@ FindHits(const SloExtension *ext, bool drop, MemoryContext cxt, int *n_out)
 	return hits;
 }
 
+/*
+ * ---- the fast path: a backend-local copy of slo_guard_watch ----
+ *
+ * Most DDL touches nothing guarded.  Before the lookup query, the command's
+ * objects (one small query on the event trigger's own function) are checked
+ * against the watched names and OIDs held in this backend; only a possible
+ * match runs the lookup.  The copy is reloaded after a relcache invalidation
+ * of slo_guard_watch, which SyncWatch sends whenever it writes watch rows
+ * (delivered to every backend at commit, and to this one at once).  Rows
+ * removed (a dropped check) only leave extra names: a lookup for nothing.
+ */
+static HTAB *watch_names = NULL;	/* char[NAMEDATALEN] */
+static HTAB *watch_oids = NULL;		/* Oid: objid and nspid */
+static bool watch_valid = false;
+static Oid	watch_relid = InvalidOid;
+static bool watch_callback = false;
+static SPIPlanPtr end_objs_plan = NULL;
+static SPIPlanPtr drop_objs_plan = NULL;
+
+static void WatchCacheFill(const SloExtension *ext);
+
+static void
+WatchCacheInval(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == watch_relid)
+		watch_valid = false;
+}
+
+/* Reload the copy; false if it cannot be had (then always run the lookup). */
+static bool
+WatchCacheLoad(const SloExtension *ext)
+{
+	HASHCTL		ctl;
+
+	if (!watch_callback)
+	{
+		CacheRegisterRelcacheCallback(WatchCacheInval, (Datum) 0);
+		watch_callback = true;
+	}
+	watch_relid = get_relname_relid("slo_guard_watch", ext->nspoid);
+	if (!OidIsValid(watch_relid))
+		return false;
+	if (watch_names)
+		hash_destroy(watch_names);
+	if (watch_oids)
+		hash_destroy(watch_oids);
+	watch_names = watch_oids = NULL;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = NAMEDATALEN;
+	watch_names = hash_create("slo_guard watched names", 64, &ctl, HASH_ELEM | HASH_STRINGS);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(Oid);
+	watch_oids = hash_create("slo_guard watched oids", 64, &ctl, HASH_ELEM | HASH_BLOBS);
+	/* an invalidation that arrives while we read makes the next command reload */
+	watch_valid = true;
+	PG_TRY();
+	{
+		WatchCacheFill(ext);
+	}
+	PG_CATCH();
+	{
+		watch_valid = false;	/* never use a half-filled copy */
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return true;
+}
+
+static void
+WatchCacheFill(const SloExtension *ext)
+{
+	if (SPI_execute(psprintf("SELECT objname, objid, nspid FROM %s.slo_guard_watch", ext->nspname),
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "slo_guard: could not read slo_guard_watch");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		d;
+		char		key[NAMEDATALEN];
+
+		d = SPI_getbinval(tup, desc, 1, &isnull);
+		if (!isnull)
+		{
+			strlcpy(key, TextDatumGetCString(d), NAMEDATALEN);
+			(void) hash_search(watch_names, key, HASH_ENTER, NULL);
+		}
+		for (int col = 2; col <= 3; col++)
+		{
+			Oid			oid;
+
+			d = SPI_getbinval(tup, desc, col, &isnull);
+			if (isnull)
+				continue;
+			oid = DatumGetObjectId(d);
+			(void) hash_search(watch_oids, &oid, HASH_ENTER, NULL);
+		}
+	}
+}
+
+static SPIPlanPtr
+KeptPlan(SPIPlanPtr *slot, const char *sql)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, 0, NULL);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "slo_guard: guard query did not prepare");
+		*slot = p;
+	}
+	return *slot;
+}
+
+/* Could any object of this command be one a guarded check watches? */
+static bool
+WatchCacheMayMatch(const SloExtension *ext, bool drop)
+{
+	if ((!watch_valid || watch_relid != get_relname_relid("slo_guard_watch", ext->nspoid)) &&
+		!WatchCacheLoad(ext))
+		return true;
+	if (hash_get_num_entries(watch_names) == 0 && hash_get_num_entries(watch_oids) == 0)
+		return false;
+	if (SPI_execute_plan(drop ?
+						 KeptPlan(&drop_objs_plan,
+								  "SELECT d.classid, d.objid, "
+								  "       CASE d.classid"
+								  "         WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN d.object_name"
+								  "         WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN"
+								  "           d.address_names[pg_catalog.array_upper(d.address_names, 1)]"
+								  "       END "
+								  "FROM pg_catalog.pg_event_trigger_dropped_objects() d "
+								  "WHERE d.objsubid = 0 AND NOT d.is_temporary") :
+						 KeptPlan(&end_objs_plan,
+								  "SELECT d.classid, d.objid, NULL::text "
+								  "FROM pg_catalog.pg_event_trigger_ddl_commands() d "
+								  "WHERE d.classid IS NOT NULL"),
+						 NULL, NULL, true, 0) != SPI_OK_SELECT)
+		return true;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Oid			classid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		Oid			objid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+		Datum		d;
+		char	   *name = NULL;
+		char		key[NAMEDATALEN];
+
+		if (classid != RelationRelationId && classid != ProcedureRelationId &&
+			classid != NamespaceRelationId)
+			continue;
+		if (hash_search(watch_oids, &objid, HASH_FIND, NULL) != NULL)
+			return true;
+		if (classid == NamespaceRelationId)
+			continue;
+		d = SPI_getbinval(tup, desc, 3, &isnull);
+		if (!isnull)
+			name = TextDatumGetCString(d);
+		else if (!drop)
+			name = classid == RelationRelationId ? get_rel_name(objid) : get_func_name(objid);
+		if (name == NULL)
+			continue;
+		strlcpy(key, name, NAMEDATALEN);
+		if (hash_search(watch_names, key, HASH_FIND, NULL) != NULL)
+			return true;
+	}
+	return false;
+}
+
 /* slo_guard's own install or upgrade script is running. */
 static bool
 InOwnScript(void)
@@ -438,7 +623,10 @@ slo_guard_ddl(PG_FUNCTION_ARGS)
 							 GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "slo_guard: SPI_connect failed");
-	hits = FindHits(&ext, drop, cxt, &nhits);
+	nhits = 0;
+	hits = NULL;
+	if (WatchCacheMayMatch(&ext, drop))
+		hits = FindHits(&ext, drop, cxt, &nhits);
 	SPI_finish();
 	SloLeaveBookkeeping(&bk);
 	if (nhits == 0)

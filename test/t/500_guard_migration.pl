@@ -132,6 +132,17 @@ my ($ret, $stdout, $stderr) = $node->psql('postgres', 'DROP TABLE app.audit',
 like($stderr, qr/ERROR:  SG001: guarded check "audit_kept"/, 'block: SQLSTATE SG001');
 like($stderr, qr/HINT:  .*drop the check .* or alter it/, 'block: the hint says to drop or alter the check first');
 
+# --- a guard added by another session reaches a session that already ran DDL --
+$mig->query_safe('CREATE TABLE app.late (id int)');
+$node->safe_psql('postgres', q{
+	GRANT SELECT ON slo_result TO migrator;
+	SELECT slo_add_check('late_guard', 'table_exists', '{"tables": ["app.late"], "guard": true}',
+	                     every => '1 hour')});
+is( $mig->query_safe(q{BEGIN; DROP TABLE app.late;
+	SELECT status FROM slo_result WHERE check_name = 'late_guard' ORDER BY id DESC LIMIT 1;
+	COMMIT}),
+	'fail', 'a guard another session added is seen by a migration session that ran DDL before');
+
 # --- unrelated DDL runs no check ---------------------------------------------
 $before = results();
 $mig->query_safe('CREATE TABLE app.scratch (id int); ALTER TABLE app.scratch ADD COLUMN x int; DROP TABLE app.scratch');
