@@ -2,9 +2,10 @@
 -- this after CREATE EXTENSION slo_guard). The `every` values are short so the
 -- demo moves quickly; a real deployment would use '1 minute' and up.
 
--- NestSync P0 "Database Health Failure": critical tables missing.
+-- NestSync P0 "Database Health Failure": critical tables missing. A guard: a
+-- migration that drops one pages at its COMMIT, not at the next run.
 SELECT slo_add_check('nestsync_critical_tables', 'table_exists',
-    '{"tables": ["users", "children", "consent_records"]}',
+    '{"tables": ["users", "children", "consent_records"], "guard": true}',
     severity => 'P0', every => '1 second',
     labels => '{"app": "nestsync", "category": "db_health", "runbook": "db_health"}');
 
@@ -16,9 +17,11 @@ SELECT slo_add_check('nestsync_alembic_version', 'migration',
     labels => '{"app": "nestsync", "category": "db_health", "runbook": "db_health"}');
 
 -- NestSync P1 PIPEDA compliance: the consent columns on notification_preferences.
+-- A blocking guard: a migration that drops one is refused (SQLSTATE SG001).
 SELECT slo_add_check('nestsync_consent_columns', 'columns_exist',
     '{"table": "notification_preferences",
-      "columns": ["notification_consent_granted", "marketing_consent_granted"]}',
+      "columns": ["notification_consent_granted", "marketing_consent_granted"],
+      "guard": "block"}',
     severity => 'P1', every => '1 second',
     labels => '{"app": "nestsync", "category": "compliance", "runbook": "pipeda_compliance"}');
 

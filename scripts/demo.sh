@@ -241,6 +241,11 @@ echo "    $DB=# \\i demo/break.sql"
 grep -v '^--' "$DEMO/break.sql" | sed 's/^/    /'
 psql_db -q -f "$DEMO/break.sql" || die "demo/break.sql failed"
 BROKE_AT=$SECONDS
+# a guard (issue 14): the check ran in the migration's transaction, so the P0 alert
+# is already firing when the migration's COMMIT returns, before any pass
+[[ "$(q "SELECT state FROM slo_status() WHERE name = 'nestsync_critical_tables'")" == firing ]] ||
+	die "the guard did not page at the migration's commit"
+note "guard: nestsync_critical_tables was firing as the migration's COMMIT returned"
 
 if [[ "$MODE" == worker ]]; then
 	note "waiting for the worker (naptime 500ms); nobody calls slo_run_checks()"
@@ -266,6 +271,19 @@ FIRED_IN=$((SECONDS - BROKE_AT))
 sleep 0.5
 show_notifications
 show_status
+
+# ----------------------------------------------------------------- blocked
+step "4b. A migration that drops a PIPEDA consent column is refused (\"guard\": \"block\")"
+echo "    $DB=# \\i demo/blocked.sql"
+grep -v '^--' "$DEMO/blocked.sql" | sed 's/^/    /'
+if psql_db -q -f "$DEMO/blocked.sql" >"$WORK/blocked.out" 2>&1; then
+	die "the blocking guard let the migration through"
+fi
+sed 's/^/    /' "$WORK/blocked.out"
+[[ "$(q "SELECT count(*) FROM pg_attribute WHERE attrelid = 'notification_preferences'::regclass
+          AND attname IN ('marketing_consent_granted', 'digest_opt_in') AND NOT attisdropped")" == 1 ]] ||
+	die "the blocked migration was not rolled back"
+note "refused with SQLSTATE SG001; the whole migration rolled back (the column is still there)"
 
 # ----------------------------------------------------------------- repair
 step "5. The fix: consent_records restored (demo/repair.sql)"

@@ -199,6 +199,64 @@ CREATE TRIGGER slo_check_owner_guard
 COMMENT ON TRIGGER slo_check_owner_guard ON slo_check IS
   'slo_guard: a check''s owner is only ever a role its writer is a member of (slo_add_check and slo_alter_check write as the extension owner)';
 
+-- ---------------------------------------------------------------------------
+-- Issue 14: guards. A table_exists, columns_exist or function_exists check with
+-- "guard": true (or "block") is re-run by the event triggers below, inside the
+-- transaction of the DDL that touched what it watches.
+
+-- The index the event triggers look up (never a scan of every check per DDL command):
+-- one row per watched name of each guarded check, plus one per object that name
+-- resolved to when the check was added, changed or last re-run by a guard. A DROP or
+-- CREATE matches by name, a rename or ALTER TABLE ... DROP COLUMN by the object's OID
+-- (the old name is gone by then), ALTER SCHEMA ... RENAME by the schema's OID.
+-- Derived from slo_check (the trigger slo_check_guard_watch keeps it), so not dumped:
+-- a restore rebuilds it as the checks are restored.
+CREATE TABLE slo_guard_watch (
+    check_id bigint NOT NULL REFERENCES slo_check (id) ON DELETE CASCADE,
+    objname  text NOT NULL,
+    objid    oid,
+    nspid    oid
+);
+CREATE INDEX slo_guard_watch_check_idx ON slo_guard_watch (check_id);
+CREATE INDEX slo_guard_watch_objname_idx ON slo_guard_watch (objname);
+CREATE INDEX slo_guard_watch_objid_idx ON slo_guard_watch (objid) WHERE objid IS NOT NULL;
+CREATE INDEX slo_guard_watch_nspid_idx ON slo_guard_watch (nspid) WHERE nspid IS NOT NULL;
+COMMENT ON TABLE slo_guard_watch IS
+  'slo_guard: what each guarded check watches, looked up by the DDL event triggers (kept by slo_check_guard_watch)';
+COMMENT ON COLUMN slo_guard_watch.check_id IS 'the guarded check';
+COMMENT ON COLUMN slo_guard_watch.objname IS 'a watched table or function name (last part, as stored)';
+COMMENT ON COLUMN slo_guard_watch.objid IS 'the relation or function that name resolved to at the last sync (NULL: none)';
+COMMENT ON COLUMN slo_guard_watch.nspid IS 'the schema of that relation or function';
+
+CREATE FUNCTION slo_guard_watch_sync()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'slo_guard_watch_sync'
+LANGUAGE C;
+COMMENT ON FUNCTION slo_guard_watch_sync() IS
+  'slo_guard: trigger function keeping slo_guard_watch in step with a check''s kind, params and search_path';
+
+CREATE TRIGGER slo_check_guard_watch
+    AFTER INSERT OR UPDATE OF kind, params, search_path ON slo_check
+    FOR EACH ROW EXECUTE FUNCTION slo_guard_watch_sync();
+COMMENT ON TRIGGER slo_check_guard_watch ON slo_check IS
+  'slo_guard: keeps slo_guard_watch (what guarded checks watch) in step with slo_check';
+
+-- Fires for every role's DDL; it skips slo_guard's own install and upgrade scripts and
+-- DROP EXTENSION slo_guard, and re-runs the matched checks as their owners.
+CREATE FUNCTION slo_guard_ddl()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'slo_guard_ddl'
+LANGUAGE C;
+COMMENT ON FUNCTION slo_guard_ddl() IS
+  'slo_guard: event trigger function re-running the guarded checks a DDL command touched';
+
+CREATE EVENT TRIGGER slo_guard_ddl_end ON ddl_command_end EXECUTE FUNCTION slo_guard_ddl();
+COMMENT ON EVENT TRIGGER slo_guard_ddl_end IS
+  'slo_guard: re-runs guarded checks whose watched objects a command created, renamed or altered';
+CREATE EVENT TRIGGER slo_guard_sql_drop ON sql_drop EXECUTE FUNCTION slo_guard_ddl();
+COMMENT ON EVENT TRIGGER slo_guard_sql_drop IS
+  'slo_guard: re-runs guarded checks whose watched objects a command dropped';
+
 -- ==== privileges: keep only what slo_guard intends (issue 16) ====
 -- Keep this section LAST, identical in sql/slo_guard.sql and sql/slo_guard--1.0--1.1.sql
 -- (add schema changes above it). slo_guard intends every object it creates to be usable

@@ -65,6 +65,8 @@ ParamTypeName(SloParamType type)
 			return "an object of string values";
 		case SLO_PARAM_STRING_ARRAY:
 			return "an array of strings";
+		case SLO_PARAM_GUARD:
+			return "true, false or \"block\"";
 	}
 	return "a value";
 }
@@ -288,6 +290,12 @@ ValidateOne(const char *kind, const SloParam *p, JsonbValue *v)
 			break;
 		case SLO_PARAM_OBJECT:
 			if (!IsStringObject(v))
+				TypeError(kind, p, v);
+			break;
+		case SLO_PARAM_GUARD:
+			if (v->type != jbvBool &&
+				!(v->type == jbvString && v->val.string.len == 5 &&
+				  memcmp(v->val.string.val, "block", 5) == 0))
 				TypeError(kind, p, v);
 			break;
 	}

@@ -19,7 +19,8 @@ typedef enum SloParamType
 	SLO_PARAM_INTERVAL,			/* JSON string accepted by interval_in, > 0 */
 	SLO_PARAM_URL,				/* JSON string, http:// or https:// URL */
 	SLO_PARAM_OBJECT,			/* JSON object of string values */
-	SLO_PARAM_STRING_ARRAY		/* array of strings (may be empty) */
+	SLO_PARAM_STRING_ARRAY,		/* array of strings (may be empty) */
+	SLO_PARAM_GUARD				/* JSON true/false or the string "block" (guards) */
 } SloParamType;
 
 typedef struct SloParam

@@ -55,6 +55,7 @@ JoinNames(char **names, int n)
 
 static const SloParam table_exists_params[] = {
 	{"tables", SLO_PARAM_NAME_ARRAY, true, SLO_NO_RANGE},
+	{"guard", SLO_PARAM_GUARD, false, SLO_NO_RANGE},	/* re-run by DDL (src/guard.c) */
 	SLO_PARAM_END
 };
 
@@ -104,6 +105,7 @@ const SloKind SloKindTableExists = {
 static const SloParam columns_exist_params[] = {
 	{"table", SLO_PARAM_STRING, true, SLO_NO_RANGE},
 	{"columns", SLO_PARAM_STRING_ARRAY, true, SLO_NO_RANGE},
+	{"guard", SLO_PARAM_GUARD, false, SLO_NO_RANGE},	/* re-run by DDL (src/guard.c) */
 	SLO_PARAM_END
 };
 
@@ -172,6 +174,7 @@ const SloKind SloKindColumnsExist = {
 
 static const SloParam function_exists_params[] = {
 	{"functions", SLO_PARAM_NAME_ARRAY, true, SLO_NO_RANGE},
+	{"guard", SLO_PARAM_GUARD, false, SLO_NO_RANGE},	/* re-run by DDL (src/guard.c) */
 	SLO_PARAM_END
 };
 
