@@ -30,6 +30,7 @@ static const SloKind *const SloKinds[] = {
 	&SloKindRlsDisabled,
 	&SloKindReplicationLag,
 	&SloKindSlowQueries,
+	&SloKindObjective,			/* objective.c (issue 13): internal, per objective */
 };
 
 #define SLO_NKINDS lengthof(SloKinds)

@@ -53,6 +53,8 @@ extern const SloKind SloKindLongTransactions;
 extern const SloKind SloKindRlsDisabled;
 extern const SloKind SloKindReplicationLag;
 extern const SloKind SloKindSlowQueries;
+/* An objective's burn-rate check (objective.c); internal. */
+extern const SloKind SloKindObjective;
 /* For those kinds (kinds/health.c): refuse to run without pg_read_all_stats's
  * privileges, which seeing other roles' sessions needs; "7 min 12 s". */
 extern void SloRequireStatsPrivilege(const char *kind);

@@ -69,6 +69,7 @@
 #include "alert.h"
 #include "guc.h"
 #include "kind.h"
+#include "objective.h"		/* issue 13: SloObjectivesRecord */
 #include "run.h"
 
 #define SLO_SUMMARY_STORED_MAX 1000
@@ -973,6 +974,7 @@ SloRunChecks(const SloExtension *ext, bool only_due, Tuplestorestate *out, Tuple
 			it->keep = !(slo_keep_ok_results == SLO_KEEP_OK_CHANGES &&
 						 it->out.status == SLO_OK && it->had_status && it->prev_status == SLO_OK);
 			SloAlertApply(ext, &it->check, &it->alert, &it->out, it->at);
+			SloObjectivesRecord(ext, &it->check, &it->out, it->at);	/* issue 13: SLO rollups, every result (stored or not) */
 		}
 		if (nits > 0 && !readonly)
 		{
