@@ -30,9 +30,11 @@ $node->safe_psql(
 CREATE EXTENSION slo_guard;
 CREATE TABLE lat (v float8);
 INSERT INTO lat VALUES (100);
-SELECT slo_add_check(E'api "p95" \\ latency', 'sql',
+BEGIN;  -- one transaction: the worker sees no result of the check before the objective
+SELECT slo_add_check(E'api "p95" \\\\ latency', 'sql',
                      '{"query": "SELECT v FROM lat", "fail_above": 1000}', every => '1 second');
-SELECT slo_add_objective('api_p95', E'api "p95" \\ latency', 0.95, good_below => 400);
+SELECT slo_add_objective('api_p95', E'api "p95" \\\\ latency', 0.95, good_below => 400);
+COMMIT;
 });
 
 # ---- the worker writes rollups with its results ----
