@@ -524,7 +524,8 @@ AS $$
                 THEN 'P3' END
       FROM @extschema@.slo_objective o,
            @extschema@.slo_objective_counts(o.id,
-               CASE WHEN o.period = interval '1 month'
+               -- months, not '=' (which holds '30 days' = '1 month'): the calendar month
+               CASE WHEN EXTRACT(year FROM o.period) * 12 + EXTRACT(month FROM o.period) > 0
                     THEN pg_catalog.date_trunc('month', pg_catalog.now(), 'UTC')
                     ELSE pg_catalog.now() - o.period END) p,
            @extschema@.slo_objective_counts(o.id, pg_catalog.now() - interval '5 minutes') w5,

@@ -589,11 +589,11 @@ static const SloParam objective_params[] = {
 	SLO_PARAM_END
 };
 
-/* "30 days" / "calendar month" for summaries */
+/* "30 days" / "this calendar month" for summaries (period_text: the interval as text) */
 static const char *
-PeriodText(const char *period)
+PeriodText(const char *period_text, bool month)
 {
-	return strcmp(period, "1 mon") == 0 ? "this calendar month" : psprintf("%s", period);
+	return month ? "this calendar month" : period_text;
 }
 
 static void
@@ -610,6 +610,7 @@ objective_run(const SloCheck *check, SloOutcome *out)
 	bool		isnull;
 	char	   *name;
 	char	   *period;
+	bool		month;
 	double		target;
 	int64		good;
 	int64		total;
@@ -630,7 +631,9 @@ objective_run(const SloCheck *check, SloOutcome *out)
 
 	values[0] = Int64GetDatum((int64) oid);
 	values[1] = Int64GetDatum(check->id);
-	sql = psprintf("SELECT o.name, o.period::text, o.target, e.good, e.total, e.budget_left, "
+	sql = psprintf("SELECT o.name, "
+				   "       CASE WHEN EXTRACT(year FROM o.period) * 12 + EXTRACT(month FROM o.period) > 0 "
+				   "            THEN '' ELSE o.period::text END, o.target, e.good, e.total, e.budget_left, "
 				   "       e.burn_5m, e.burn_30m, e.burn_1h, e.burn_6h, e.burn_3d, e.page, "
 				   "       row_to_json(e)::text "
 				   "  FROM %s.slo_objective o, %s.slo_objective_eval(o.id) e "
@@ -646,6 +649,7 @@ objective_run(const SloCheck *check, SloOutcome *out)
 	desc = SPI_tuptable->tupdesc;
 	name = MemoryContextStrdup(callercxt, SPI_getvalue(tup, desc, 1));
 	period = MemoryContextStrdup(callercxt, SPI_getvalue(tup, desc, 2));
+	month = (period[0] == '\0');
 	target = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
 	good = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 	total = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
@@ -664,7 +668,8 @@ objective_run(const SloCheck *check, SloOutcome *out)
 	/* Trim rollups older than the period and the longest window (3 days). */
 	if (!RecoveryInProgress())
 	{
-		const char *keep = "least(CASE WHEN o.period = interval '1 month' "
+		const char *keep = "least(CASE WHEN EXTRACT(year FROM o.period) * 12 "
+			"+ EXTRACT(month FROM o.period) > 0 "
 			"THEN date_trunc('month', now(), 'UTC') ELSE now() - o.period END, "
 			"now() - interval '3 days') - interval '1 hour'";
 
@@ -695,17 +700,17 @@ objective_run(const SloCheck *check, SloOutcome *out)
 					  "(%s rule: %gx); %.3f%% good over %s (target %.3f%%), %.2f of the budget left.",
 					  name, burn[li[rule]], lw[rule], burn[si[rule]], sw[rule], page,
 					  factor[rule], total > 0 ? 100.0 * good / total : 100.0,
-					  PeriodText(period), 100.0 * target, budget_left);
+					  PeriodText(period, month), 100.0 * target, budget_left);
 		out->severity = MemoryContextStrdup(out->cxt, page);
 	}
 	else if (total == 0)
 		SloOutcomeSet(out, SLO_OK, false, 0,
-					  "Objective \"%s\" has no results over %s yet.", name, PeriodText(period));
+					  "Objective \"%s\" has no results over %s yet.", name, PeriodText(period, month));
 	else
 		SloOutcomeSet(out, SLO_OK, !burn_null[2], burn[2],
 					  "Objective \"%s\": %.3f%% good over %s (target %.3f%%), %.2f of the budget left; "
 					  "burn rate over 1 h %.2fx.",
-					  name, 100.0 * good / total, PeriodText(period), 100.0 * target,
+					  name, 100.0 * good / total, PeriodText(period, month), 100.0 * target,
 					  budget_left, burn[2]);
 }
 

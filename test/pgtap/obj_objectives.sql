@@ -5,7 +5,7 @@
 -- alert P1 -> P2 -> resolved on one alert; low traffic; the budget gate; ownership,
 -- validation and the internal check's protection.
 BEGIN;
-SELECT plan(63);
+SELECT plan(64);
 
 CREATE TABLE obj_lat (v float8);
 INSERT INTO obj_lat VALUES (100);
@@ -154,6 +154,12 @@ SELECT is((SELECT (good, total)::text FROM slo_objective_status() WHERE name = '
 SELECT is((SELECT round(budget_left::numeric, 9) FROM slo_objective_status() WHERE name = 'obj_month'),
           0.000000000, 'month: 1 bad of 10 at target 0.9 spends the whole budget');
 SELECT is((SELECT period FROM slo_objective_status() WHERE name = 'obj_month'), '1 mon'::interval, 'period shown');
+-- '30 days' = '1 month' for interval comparison: a 30-day objective must still be rolling
+SELECT slo_add_objective('obj_30d', 'obj_never', 0.9, '30 days') \g /dev/null
+SELECT obj_put('obj_30d', now() - interval '29 days 23 hours', 1, 1) \g /dev/null
+SELECT obj_put('obj_30d', now() - interval '30 days 2 hours', 0, 7) \g /dev/null
+SELECT is((SELECT (good, total)::text FROM slo_objective_status() WHERE name = 'obj_30d'), '(1,1)',
+          '30 days is rolling: 29 d 23 h ago counted, 30 d 2 h ago not (whatever the day of the month)');
 
 -- ---- the burn-rate alert moves P1 -> P2 -> resolved on one alert ----
 SELECT slo_add_objective('obj_burn', 'obj_never', 0.99) \g /dev/null
