@@ -19,6 +19,8 @@ PACKAGES=(
 	libipc-run-perl                        # PostgreSQL::Test::Cluster (Perl TAP tests)
 	libcurl4-openssl-dev                   # libcurl + curl-config (webhooks)
 	check-postgres                         # benchmark baseline
+	prometheus                             # promtool: slo_metrics() output is checked with it
+	prometheus-postgres-exporter           # the shipped contrib/postgres_exporter_queries.yaml is tested with it
 	build-essential make gcc
 )
 

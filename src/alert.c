@@ -141,17 +141,60 @@ RecordEvent(const SloExtension *ext, const char *event, int64 alert_id,
 	Async_Notify(slo_notify_channel, payload);
 }
 
+/*
+ * Issue 13: an open alert whose result carries another severity (an
+ * objective's burn rate moving from the P1 rule to the P2 rule, or back)
+ * takes that severity and gets a new `firing` event with it, on the same
+ * alert_id: receivers see one alert whose severity changed.
+ */
+static void
+SloAlertChangeSeverity(const SloExtension *ext, const SloCheck *check, int64 alert_id,
+					   const SloOutcome *out, TimestampTz at)
+{
+	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, FLOAT8OID, TEXTOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	char	   *sql;
+
+	values[0] = Int64GetDatum(alert_id);
+	values[1] = CStringGetTextDatum(out->severity);
+	values[2] = CStringGetTextDatum(SloStatusName(out->status));
+	values[3] = Float8GetDatum(out->value);
+	if (!out->has_value)
+		nulls[3] = 'n';
+	values[4] = out->summary ? CStringGetTextDatum(out->summary) : (Datum) 0;
+	if (!out->summary)
+		nulls[4] = 'n';
+	sql = psprintf("UPDATE %s.slo_alert SET severity = $2, status = $3, value = $4, summary = $5 "
+				   "WHERE id = $1 AND state = 'firing' AND severity <> $2", ext->nspname);
+	if (SPI_execute_with_args(sql, 5, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "slo_guard: could not change the alert's severity");
+	if (SPI_processed == 1)
+		RecordEvent(ext, "firing", alert_id, check, out, at);
+}
+
 void
 SloAlertApply(const SloExtension *ext, const SloCheck *check, SloAlertState *state,
 			  const SloOutcome *out, TimestampTz at)
 {
 	bool		bad = (out->status == SLO_FAIL || out->status == SLO_ERROR);
+	SloCheck	eff;
+
+	/* issue 13: an outcome may carry the alert's severity (objectives' burn rates) */
+	if (out->severity != NULL && strcmp(out->severity, check->severity) != 0)
+	{
+		eff = *check;
+		eff.severity = (char *) out->severity;
+		check = &eff;
+	}
 
 	if (bad)
 	{
 		if (state->fail_streak == 0)
 			state->first_fail_at = at;
 		state->fail_streak++;
+		if (state->alert_id != 0 && out->severity != NULL)
+			SloAlertChangeSeverity(ext, check, state->alert_id, out, at);
 		if (state->alert_id == 0 && state->fail_streak >= check->fail_after)
 		{
 			Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
@@ -204,10 +247,17 @@ SloAlertApply(const SloExtension *ext, const SloCheck *check, SloAlertState *sta
 		if (!out->summary)
 			nulls[4] = 'n';
 		sql = psprintf("UPDATE %s.slo_alert SET state = 'resolved', resolved_at = $2, "
-					   "status = $3, value = $4, summary = $5 WHERE id = $1",
+					   "status = $3, value = $4, summary = $5 WHERE id = $1 RETURNING severity",
 					   ext->nspname);
-		if (SPI_execute_with_args(sql, 5, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+		if (SPI_execute_with_args(sql, 5, types, values, nulls, false, 0) != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "slo_guard: could not resolve alert");
+		/* issue 13: an alert whose severity moved (objectives) resolves with its last one */
+		if (SPI_processed == 1 && check->kind == &SloKindObjective)
+		{
+			eff = *check;
+			eff.severity = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			check = &eff;
+		}
 		RecordEvent(ext, "resolved", state->alert_id, check, out, at);
 	}
 	state->fail_streak = 0;

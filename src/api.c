@@ -34,6 +34,7 @@
 #include "alert.h"
 #include "extension.h"
 #include "kind.h"
+#include "objective.h"
 #include "worker.h"
 
 #define SLO_NAME_MAX 200
@@ -165,6 +166,7 @@ slo_add_check(PG_FUNCTION_ARGS)
 
 	ValidateName(name);
 	kind = SloGetKind(kindname);
+	SloObjectiveRefuseKind(kindname);	/* issue 13: kind "objective" is internal */
 	if (params == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -296,6 +298,7 @@ slo_alter_check(PG_FUNCTION_ARGS)
 	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
 	owner_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
 
+	SloObjectiveRefuseInternal(name, old_kind);	/* issue 13: an objective's own check */
 	SloCheckOwnership("check", name, owner, owner_name, caller);
 
 	/* Validate everything first; nothing is written on a bad argument. */
@@ -308,6 +311,7 @@ slo_alter_check(PG_FUNCTION_ARGS)
 		Jsonb	   *params = PG_ARGISNULL(2) ? old_params : PG_GETARG_JSONB_P(2);
 
 		kind = SloGetKind(kindname);
+		SloObjectiveRefuseKind(kindname);	/* issue 13 */
 		if (redefine)
 		{
 			SloValidateCheckParams(kind, params);
@@ -433,7 +437,9 @@ slo_drop_check(PG_FUNCTION_ARGS)
 	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	owner_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 
+	SloObjectiveRefuseInternal(name, NULL);	/* issue 13: an objective's own check */
 	SloCheckOwnership("check", name, owner, owner_name, caller);
+	SloObjectivesRefuseDrop(&ext, id, name);	/* issue 13: measured by an objective */
 
 	SloAlertResolveManual(&ext, id,
 						  psprintf("check dropped by %s", GetUserNameFromId(caller, false)));

@@ -30,6 +30,7 @@ static const SloKind *const SloKinds[] = {
 	&SloKindRlsDisabled,
 	&SloKindReplicationLag,
 	&SloKindSlowQueries,
+	&SloKindObjective,			/* objective.c (issue 13): internal, per objective */
 #ifdef SLO_TEST_KINDS
 	&SloKindTestAsync,
 #endif

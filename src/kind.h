@@ -99,6 +99,8 @@ extern const SloKind SloKindLongTransactions;
 extern const SloKind SloKindRlsDisabled;
 extern const SloKind SloKindReplicationLag;
 extern const SloKind SloKindSlowQueries;
+/* An objective's burn-rate check (objective.c); internal. */
+extern const SloKind SloKindObjective;
 #ifdef SLO_TEST_KINDS
 /* Test builds only (-DSLO_TEST_KINDS): an asynchronous kind (kinds/test_async.c). */
 extern const SloKind SloKindTestAsync;

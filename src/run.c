@@ -70,6 +70,7 @@
 #include "alert.h"
 #include "guc.h"
 #include "kind.h"
+#include "objective.h"		/* issue 13: SloObjectivesRecord */
 #include "run.h"
 
 #define SLO_SUMMARY_STORED_MAX 1000
@@ -1431,6 +1432,7 @@ PassFlush(SloPass *pass)
 		it->keep = !(slo_keep_ok_results == SLO_KEEP_OK_CHANGES &&
 					 it->out.status == SLO_OK && it->had_status && it->prev_status == SLO_OK);
 		SloAlertApply(pass->ext, &it->check, &it->alert, &it->out, it->at);
+		SloObjectivesRecord(pass->ext, &it->check, &it->out, it->at);	/* issue 13: SLO rollups, every result (stored or not) */
 	}
 	if (nclaimed > 0)
 	{

@@ -58,6 +58,9 @@ typedef struct SloOutcome
 	double		value;
 	char	   *summary;
 	char	   *detail;			/* JSON text or NULL */
+	/* severity of the alert this result opens or keeps open, if not the
+	 * check's own (kind "objective": P1/P2/P3 by burn rate); NULL: the check's */
+	const char *severity;
 } SloOutcome;
 
 extern const char *SloStatusName(SloStatus status);
