@@ -34,7 +34,7 @@
 #include "alert.h"
 #include "extension.h"
 #include "kind.h"
-#include "worker.h"
+#include "wake.h"
 
 #define SLO_NAME_MAX 200
 
