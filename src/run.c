@@ -65,6 +65,7 @@
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
+#include "utils/wait_event.h"
 
 #include "alert.h"
 #include "guc.h"
@@ -93,6 +94,8 @@ typedef struct SloRunItem
 	TimestampTz next_run;
 	bool		keep;
 	int64		result_id;
+	Jsonb	   *detail;			/* the outcome's detail as jsonb, built in the check's subtransaction */
+	bool		claimed;		/* its state row is locked by this transaction: store the result */
 } SloRunItem;
 
 /* ---- where this backend is: in a pass, in a check ---- */
@@ -522,6 +525,40 @@ ReleaseNewAdvisoryLocks(const HeldLocks *before, bool owned, MemoryContext cxt)
 
 /* ---- running one check ---- */
 
+/*
+ * Close a check's outcome: duration, default summary, clipped summary, finite
+ * value; then copy what is kept (summary and jsonb detail) into the pass's
+ * context and free the check's own context.
+ */
+static void
+FinishOutcome(SloRunItem *item, MemoryContext passcxt, MemoryContext checkcxt)
+{
+	SloOutcome *out = &item->out;
+
+	MemoryContextSwitchTo(checkcxt);
+	item->duration_ms = (double) (GetCurrentTimestamp() - item->at) / 1000.0;
+	if (out->summary == NULL)
+		SloOutcomeSet(out, out->status, out->has_value, out->value, "%s",
+					  SloStatusName(out->status));
+	out->summary = SloClipText(out->summary, SLO_SUMMARY_STORED_MAX);
+	if (out->has_value && !isfinite(out->value))
+		out->has_value = false;
+
+	MemoryContextSwitchTo(passcxt);
+	out->summary = pstrdup(out->summary);
+	out->detail = NULL;			/* kept as item->detail (jsonb) */
+	if (item->detail != NULL)
+	{
+		Size		len = VARSIZE(item->detail);
+		Jsonb	   *copy = palloc(len);
+
+		memcpy(copy, item->detail, len);
+		item->detail = copy;
+	}
+	out->cxt = passcxt;
+	MemoryContextDelete(checkcxt);
+}
+
 /* The check's timeout: its kind's "timeout" param may lower check_timeout, never raise it. */
 static int
 CheckTimeoutMs(const SloCheck *check)
@@ -540,23 +577,29 @@ CheckTimeoutMs(const SloCheck *check)
  * either way.
  */
 static void
-RunOne(SloRunItem *item, MemoryContext cxt, const HeldLocks *locks_before)
+RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before)
 {
 	ResourceOwner oldowner = CurrentResourceOwner;
 	SloCheck   *check = &item->check;
 	SloOutcome *out = &item->out;
 	int			timeout_ms = CheckTimeoutMs(check);
 	volatile bool entered = false;
+	/* everything the check allocates lives here and is freed when it ends */
+	MemoryContext cxt = AllocSetContextCreate(passcxt, "slo_guard check",
+											  ALLOCSET_DEFAULT_SIZES);
 
 	memset(out, 0, sizeof(*out));
 	out->cxt = cxt;
+	item->detail = NULL;
 	item->at = GetCurrentTimestamp();
+	MemoryContextSwitchTo(cxt);
 
 	if (check->kind == NULL)
 	{
 		SloOutcomeSet(out, SLO_ERROR, false, 0,
 					  "Unknown check kind \"%s\" (not known to this version of slo_guard).",
 					  item->kind_name);
+		FinishOutcome(item, passcxt, cxt);
 		return;
 	}
 
@@ -587,6 +630,11 @@ RunOne(SloRunItem *item, MemoryContext cxt, const HeldLocks *locks_before)
 		/* a row written around slo_add_check (a dump, the table owner) */
 		SloValidateCheckParams(check->kind, check->params);
 		check->kind->run(check, out);
+		/* detail becomes jsonb here: malformed detail is this check's error */
+		MemoryContextSwitchTo(cxt);
+		if (out->detail != NULL)
+			item->detail = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+															  CStringGetDatum(out->detail)));
 
 		DisarmCheckTimeout();
 		check_depth--;
@@ -639,17 +687,12 @@ RunOne(SloRunItem *item, MemoryContext cxt, const HeldLocks *locks_before)
 			SloOutcomeSet(out, SLO_ERROR, false, 0, "Check could not run: %s (SQLSTATE %s).%s%s",
 						  edata->message, unpack_sql_state(edata->sqlerrcode),
 						  edata->hint ? " " : "", edata->hint ? edata->hint : "");
+		item->detail = NULL;
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
 
-	item->duration_ms = (double) (GetCurrentTimestamp() - item->at) / 1000.0;
-	if (out->summary == NULL)
-		SloOutcomeSet(out, out->status, out->has_value, out->value, "%s",
-					  SloStatusName(out->status));
-	out->summary = SloClipText(out->summary, SLO_SUMMARY_STORED_MAX);
-	if (out->has_value && !isfinite(out->value))
-		out->has_value = false;
+	FinishOutcome(item, passcxt, cxt);
 }
 
 /* Next due time on the check's grid, strictly after now: no drift, no catch-up. */
@@ -670,14 +713,54 @@ NextRun(TimestampTz prev_next, int64 every_us, TimestampTz now)
 
 /* ---- loading and writing ---- */
 
-static void
-LoadDue(const SloExtension *ext, bool only_due, bool lock, MemoryContext cxt,
-		SloRunItem **items_out, int *n_out)
+/* How a load claims the checks it reads. */
+typedef enum SloClaim
+{
+	SLO_CLAIM_NONE,				/* read only (a hot standby, or just looking) */
+	SLO_CLAIM_SKIP,				/* FOR UPDATE SKIP LOCKED: pass over checks running elsewhere */
+	SLO_CLAIM_WAIT				/* FOR UPDATE: wait (bounded by lock_timeout) */
+} SloClaim;
+
+/* A growing array of run items, in the pass's context. */
+typedef struct SloItems
+{
+	SloRunItem *items;
+	int			n;
+	int			cap;
+} SloItems;
+
+static SloRunItem *
+AddItem(SloItems *set, MemoryContext cxt)
+{
+	if (set->n == set->cap)
+	{
+		int			cap = set->cap ? set->cap * 2 : 16;
+
+		if (set->items == NULL)
+			set->items = MemoryContextAllocZero(cxt, sizeof(SloRunItem) * cap);
+		else
+		{
+			set->items = repalloc(set->items, sizeof(SloRunItem) * cap);
+			memset(&set->items[set->cap], 0, sizeof(SloRunItem) * (cap - set->cap));
+		}
+		set->cap = cap;
+	}
+	return &set->items[set->n++];
+}
+
+/*
+ * Read enabled checks with their state and append them to *set: only the due
+ * ones if only_due, only those of ids (NULL: all), at most limit (<= 0: no
+ * limit), in next_run order, claimed as asked.  Returns how many were added.
+ */
+static int
+LoadChecks(const SloExtension *ext, SloClaim claim, bool only_due,
+		   const int64 *ids, int nids, int limit, MemoryContext cxt, SloItems *set)
 {
 	char	   *sql;
-	Oid			types[2] = {BOOLOID, TIMESTAMPTZOID};
-	Datum		values[2];
-	SloRunItem *items;
+	Oid			types[4] = {BOOLOID, TIMESTAMPTZOID, INT8ARRAYOID, INT8OID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
 	int			n;
 
 	sql = psprintf("SELECT c.id, c.name, c.kind, c.params, c.severity, c.labels, c.owner, "
@@ -687,24 +770,42 @@ LoadDue(const SloExtension *ext, bool only_due, bool lock, MemoryContext cxt,
 				   "       c.owner_name "
 				   "FROM %s.slo_check c JOIN %s.slo_check_state s ON s.check_id = c.id "
 				   "WHERE c.enabled AND (NOT $1 OR s.next_run <= $2) "
-				   "ORDER BY s.next_run, c.id %s",
-				   ext->nspname, ext->nspname, lock ? "FOR UPDATE OF s SKIP LOCKED" : "");
+				   "  AND ($3 IS NULL OR c.id = ANY($3)) "
+				   "ORDER BY s.next_run, c.id LIMIT $4 %s",
+				   ext->nspname, ext->nspname,
+				   claim == SLO_CLAIM_SKIP ? "FOR UPDATE OF s SKIP LOCKED" :
+				   claim == SLO_CLAIM_WAIT ? "FOR UPDATE OF s" : "");
 	values[0] = BoolGetDatum(only_due);
 	values[1] = TimestampTzGetDatum(GetCurrentTimestamp());
-	if (SPI_execute_with_args(sql, 2, types, values, NULL, !lock, 0) != SPI_OK_SELECT)
+	if (ids != NULL)
+	{
+		Datum	   *d = palloc(sizeof(Datum) * Max(nids, 1));
+
+		for (int i = 0; i < nids; i++)
+			d[i] = Int64GetDatum(ids[i]);
+		values[2] = PointerGetDatum(construct_array(d, nids, INT8OID, 8, FLOAT8PASSBYVAL,
+													TYPALIGN_DOUBLE));
+	}
+	else
+		nulls[2] = 'n';
+	values[3] = Int64GetDatum((int64) limit);
+	if (limit <= 0)
+		nulls[3] = 'n';
+	if (SPI_execute_with_args(sql, 4, types, values, nulls, claim == SLO_CLAIM_NONE, 0)
+		!= SPI_OK_SELECT)
 		elog(ERROR, "slo_guard: could not read due checks");
 
 	n = (int) SPI_processed;
-	items = MemoryContextAllocZero(cxt, sizeof(SloRunItem) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
-		SloRunItem *it = &items[i];
+		SloRunItem *it = AddItem(set, cxt);
 		bool		isnull;
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 		Datum		d;
 
+		it->claimed = (claim != SLO_CLAIM_NONE);
 		it->check.ext = ext;
 		it->check.id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		it->check.name = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
@@ -731,10 +832,9 @@ LoadDue(const SloExtension *ext, bool only_due, bool lock, MemoryContext cxt,
 		it->check.owner_name = TextDatumGetCString(SPI_getbinval(tup, desc, 17, &isnull));
 		MemoryContextSwitchTo(old);
 	}
-	*items_out = items;
-	*n_out = n;
+	SPI_freetuptable(SPI_tuptable);
+	return n;
 }
-
 /* Build a 1-D array datum of the given type from values/nulls. */
 static Datum
 MakeArray(Datum *values, bool *nulls, int n, Oid elemtype)
@@ -757,7 +857,7 @@ WriteResults(const SloExtension *ext, SloRunItem *items, int n)
 	Datum	   *v[8];
 	bool	   *nl[8];
 	Oid			elem[8] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, TEXTOID,
-	TEXTOID, FLOAT8OID};
+	JSONBOID, FLOAT8OID};
 	Oid			types[8];
 	Datum		args[8];
 	int			k = 0;
@@ -774,7 +874,7 @@ WriteResults(const SloExtension *ext, SloRunItem *items, int n)
 	{
 		SloRunItem *it = &items[i];
 
-		if (!it->keep)
+		if (!it->claimed || !it->keep)
 			continue;
 		index[k] = i;
 		v[0][k] = Int64GetDatum(it->check.id);
@@ -784,8 +884,8 @@ WriteResults(const SloExtension *ext, SloRunItem *items, int n)
 		v[4][k] = Float8GetDatum(it->out.value);
 		nl[4][k] = !it->out.has_value;
 		v[5][k] = CStringGetTextDatum(it->out.summary);
-		if (it->out.detail)
-			v[6][k] = CStringGetTextDatum(it->out.detail);
+		if (it->detail)
+			v[6][k] = JsonbPGetDatum(it->detail);
 		else
 			nl[6][k] = true;
 		v[7][k] = Float8GetDatum(it->duration_ms);
@@ -798,7 +898,7 @@ WriteResults(const SloExtension *ext, SloRunItem *items, int n)
 
 	sql = psprintf("INSERT INTO %s.slo_result "
 				   "(check_id, check_name, at, status, value, summary, detail, duration_ms) "
-				   "SELECT u.a, u.b, u.c, u.d, u.e, u.f, u.g::jsonb, u.h "
+				   "SELECT u.a, u.b, u.c, u.d, u.e, u.f, u.g, u.h "
 				   "FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) WITH ORDINALITY "
 				   "     AS u(a, b, c, d, e, f, g, h, o) ORDER BY u.o "
 				   "RETURNING id", ext->nspname);
@@ -827,6 +927,7 @@ WriteState(const SloExtension *ext, SloRunItem *items, int n)
 	Oid			types[NSTATE];
 	Datum		args[NSTATE];
 	char	   *sql;
+	int			k = 0;
 
 	for (int c = 0; c < NSTATE; c++)
 	{
@@ -834,27 +935,33 @@ WriteState(const SloExtension *ext, SloRunItem *items, int n)
 		nl[c] = palloc0(sizeof(bool) * n);
 		types[c] = get_array_type(elem[c]);
 	}
+
 	for (int i = 0; i < n; i++)
 	{
 		SloRunItem *it = &items[i];
 		bool		same = it->had_status && it->prev_status == it->out.status;
 
-		v[0][i] = Int64GetDatum(it->check.id);
-		v[1][i] = CStringGetTextDatum(SloStatusName(it->out.status));
-		v[2][i] = Float8GetDatum(it->out.value);
-		nl[2][i] = !it->out.has_value;
-		v[3][i] = CStringGetTextDatum(it->out.summary);
-		v[4][i] = TimestampTzGetDatum(same && it->prev_since ? it->prev_since : it->at);
-		v[5][i] = TimestampTzGetDatum(it->at);
-		v[6][i] = TimestampTzGetDatum(it->next_run);
-		v[7][i] = Int32GetDatum(it->alert.fail_streak);
-		v[8][i] = TimestampTzGetDatum(it->alert.first_fail_at);
-		nl[8][i] = (it->alert.first_fail_at == 0);
-		v[9][i] = Int64GetDatum(it->alert.alert_id);
-		nl[9][i] = (it->alert.alert_id == 0);
+		if (!it->claimed)
+			continue;
+		v[0][k] = Int64GetDatum(it->check.id);
+		v[1][k] = CStringGetTextDatum(SloStatusName(it->out.status));
+		v[2][k] = Float8GetDatum(it->out.value);
+		nl[2][k] = !it->out.has_value;
+		v[3][k] = CStringGetTextDatum(it->out.summary);
+		v[4][k] = TimestampTzGetDatum(same && it->prev_since ? it->prev_since : it->at);
+		v[5][k] = TimestampTzGetDatum(it->at);
+		v[6][k] = TimestampTzGetDatum(it->next_run);
+		v[7][k] = Int32GetDatum(it->alert.fail_streak);
+		v[8][k] = TimestampTzGetDatum(it->alert.first_fail_at);
+		nl[8][k] = (it->alert.first_fail_at == 0);
+		v[9][k] = Int64GetDatum(it->alert.alert_id);
+		nl[9][k] = (it->alert.alert_id == 0);
+		k++;
 	}
+	if (k == 0)
+		return;
 	for (int c = 0; c < NSTATE; c++)
-		args[c] = MakeArray(v[c], nl[c], n, elem[c]);
+		args[c] = MakeArray(v[c], nl[c], k, elem[c]);
 
 	sql = psprintf("UPDATE %s.slo_check_state s SET status = u.status, value = u.value, "
 				   "summary = u.summary, since = u.since, last_run = u.last_run, "
@@ -888,8 +995,8 @@ EmitResults(SloRunItem *items, int n, Tuplestorestate *out, TupleDesc desc)
 		values[5] = Float8GetDatum(it->out.value);
 		nulls[5] = !it->out.has_value;
 		values[6] = CStringGetTextDatum(it->out.summary);
-		if (it->out.detail)
-			values[7] = DirectFunctionCall1(jsonb_in, CStringGetDatum(it->out.detail));
+		if (it->detail)
+			values[7] = JsonbPGetDatum(it->detail);
 		else
 			nulls[7] = true;
 		values[8] = Float8GetDatum(it->duration_ms);
@@ -915,87 +1022,461 @@ RefuseNestedPass(void)
 			 errhint("Do not call slo_run_checks() from a check or from a trigger on slo_guard's tables.")));
 }
 
-int
-SloRunChecks(const SloExtension *ext, bool only_due, Tuplestorestate *out, TupleDesc outdesc)
+/*
+ * One pass: the state every entry point shares.  The items run so far live in
+ * items; those up to `written` have had their result, state and alert
+ * transition written.
+ */
+typedef struct SloPass
 {
+	const SloExtension *ext;
+	bool		readonly;
+	MemoryContext cxt;
+	SloItems	set;
+	int			written;
+	HeldLocks	locks_before;
+	SloBookkeeping bk;
+} SloPass;
+
+/* Enter a pass: no nesting, own context, cancels watched, bookkeeping, SPI. */
+static void
+PassBegin(SloPass *pass, const SloExtension *ext)
+{
+	RefuseNestedPass();
+	memset(pass, 0, sizeof(*pass));
+	pass->ext = ext;
 	/*
 	 * On a hot standby nothing can be written: checks run and their results
 	 * are returned, but no result, state or alert is stored and nothing is
 	 * notified (the primary's slo_guard does that).  This is how a standby's
 	 * own replication_lag is read.
 	 */
-	bool		readonly = RecoveryInProgress();
-	MemoryContext passcxt;
-	MemoryContext oldcxt;
-	SloBookkeeping bk;
-	SloRunItem *volatile items = NULL;
-	volatile int n = 0;
-
-	RefuseNestedPass();
-
-	passcxt = AllocSetContextCreate(CurrentMemoryContext, "slo_guard pass",
-									ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(passcxt);
-
+	pass->readonly = RecoveryInProgress();
+	pass->cxt = AllocSetContextCreate(CurrentMemoryContext, "slo_guard pass",
+									  ALLOCSET_DEFAULT_SIZES);
 	pass_running = true;
-	PG_TRY();
+}
+
+/* Inside PG_TRY: the parts of entering that may fail. */
+static void
+PassEnter(SloPass *pass, bool nolockscan)
+{
+	MemoryContextSwitchTo(pass->cxt);
+	WatchCancels();
+	SloEnterBookkeeping(pass->ext, &pass->bk);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "slo_guard: SPI_connect failed");
+	/* the caller's own advisory locks, which the checks' clean-up leaves alone */
+	if (!nolockscan)
+		ScanAdvisoryLocks(&pass->locks_before, pass->cxt);
+}
+
+static void
+PassLeave(SloPass *pass)
+{
+	SPI_finish();
+	SloLeaveBookkeeping(&pass->bk);
+}
+
+/* ---- one explicit run at a time ---- */
+
+#define SLO_EXPLICIT_RUN_KEY 0x534c4f39	/* "SLO9"; key 1 is the extension's OID */
+
+static bool explicit_lock_held = false;
+static LOCKTAG explicit_lock_tag;
+
+/*
+ * Take the database's explicit-run lock (a session-level advisory lock,
+ * released at the end of the call), polling so that this wait is never part
+ * of a lock cycle; give up at deadline and go on without it.
+ */
+static void
+AcquireExplicitRunLock(const SloExtension *ext, TimestampTz deadline)
+{
+	SET_LOCKTAG_ADVISORY(explicit_lock_tag, MyDatabaseId, ext->extoid,
+						 SLO_EXPLICIT_RUN_KEY, 2);
+	for (;;)
 	{
-		HeldLocks	locks_before = {0, 0, NULL};
-		SloRunItem *its;
-		int			nits;
-
-		WatchCancels();
-		SloEnterBookkeeping(ext, &bk);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "slo_guard: SPI_connect failed");
-
-		LoadDue(ext, only_due, !readonly, passcxt, &its, &nits);
-		items = its;
-		n = nits;
-		/* the caller's own advisory locks, which the checks' clean-up leaves alone */
-		ScanAdvisoryLocks(&locks_before, passcxt);
-
-		for (int i = 0; i < nits; i++)
+		if (LockAcquire(&explicit_lock_tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL)
 		{
-			if (cancel_seen)
-				ThrowSessionCancel();
-			CHECK_FOR_INTERRUPTS();
-			RunOne(&its[i], passcxt, &locks_before);
+			explicit_lock_held = true;
+			return;
 		}
+		if (GetCurrentTimestamp() >= deadline)
+			return;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
 		if (cancel_seen)
 			ThrowSessionCancel();
-
-		for (int i = 0; i < nits && !readonly; i++)
-		{
-			SloRunItem *it = &its[i];
-
-			it->next_run = NextRun(it->prev_next_run, it->check.every_us, it->at);
-			it->keep = !(slo_keep_ok_results == SLO_KEEP_OK_CHANGES &&
-						 it->out.status == SLO_OK && it->had_status && it->prev_status == SLO_OK);
-			SloAlertApply(ext, &it->check, &it->alert, &it->out, it->at);
-		}
-		if (nits > 0 && !readonly)
-		{
-			WriteResults(ext, its, nits);
-			WriteState(ext, its, nits);
-		}
-
-		SPI_finish();
-		SloLeaveBookkeeping(&bk);
+		CHECK_FOR_INTERRUPTS();
 	}
-	PG_FINALLY();
+}
+
+static void
+PassReset(void)
+{
+	if (explicit_lock_held)
 	{
-		pass_running = false;
-		running_check = NULL;
-		check_depth = 0;
+		explicit_lock_held = false;
+		LockRelease(&explicit_lock_tag, ExclusiveLock, true);
 	}
-	PG_END_TRY();
+	pass_running = false;
+	running_check = NULL;
+	check_depth = 0;
+}
+
+/* Run item i of the pass (unless the session was cancelled). */
+static void
+PassRun(SloPass *pass, SloRunItem *it)
+{
+	if (cancel_seen)
+		ThrowSessionCancel();
+	CHECK_FOR_INTERRUPTS();
+	RunOne(it, pass->cxt, &pass->locks_before);
+	MemoryContextSwitchTo(pass->cxt);
+	if (cancel_seen)
+		ThrowSessionCancel();
+}
+
+/*
+ * Write what the items run since the last flush produced: alert transitions
+ * (with their NOTIFY, sent at commit), results and state.  Items not claimed
+ * (read-only, or a check still running elsewhere) are returned, never stored.
+ */
+static void
+PassFlush(SloPass *pass)
+{
+	SloRunItem *its = pass->set.items + pass->written;
+	int			n = pass->set.n - pass->written;
+	int			nclaimed = 0;
+
+	if (n <= 0)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		SloRunItem *it = &its[i];
+
+		if (pass->readonly || !it->claimed)
+		{
+			it->claimed = false;
+			it->keep = false;
+			continue;
+		}
+		nclaimed++;
+		it->next_run = NextRun(it->prev_next_run, it->check.every_us, it->at);
+		it->keep = !(slo_keep_ok_results == SLO_KEEP_OK_CHANGES &&
+					 it->out.status == SLO_OK && it->had_status && it->prev_status == SLO_OK);
+		SloAlertApply(pass->ext, &it->check, &it->alert, &it->out, it->at);
+	}
+	if (nclaimed > 0)
+	{
+		WriteResults(pass->ext, its, n);
+		WriteState(pass->ext, its, n);
+	}
+	pass->written = pass->set.n;
+}
+
+/* After the pass: results to the caller's tuplestore, context freed. */
+static int
+PassEnd(SloPass *pass, MemoryContext oldcxt, Tuplestorestate *out, TupleDesc outdesc)
+{
+	int			n = pass->set.n;
 
 	MemoryContextSwitchTo(oldcxt);
 	if (out != NULL)
-		EmitResults(items, n, out, outdesc);
-	MemoryContextDelete(passcxt);
+		EmitResults(pass->set.items, n, out, outdesc);
+	MemoryContextDelete(pass->cxt);
 	return n;
+}
+
+static bool
+IdIn(int64 id, const int64 *ids, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* "10 s", "2.5 s" */
+static char *
+Seconds(int ms)
+{
+	if (ms % 1000 == 0)
+		return psprintf("%d s", ms / 1000);
+	return psprintf("%.1f s", ms / 1000.0);
+}
+
+/*
+ * Claim one check another session is running: wait for its state row, at
+ * most the check's timeout (lock_timeout, in a subtransaction).  On success
+ * the claimed item is appended to the pass and returned; when the wait runs
+ * out (or ends in a deadlock), an `error` item that is returned to the caller
+ * but not stored (the other session stores its own result) is appended and
+ * NULL returned.  A real cancel of the session ends the pass.
+ */
+static SloRunItem *
+WaitClaim(SloPass *pass, const SloRunItem *seen, TimestampTz since)
+{
+	ResourceOwner oldowner = CurrentResourceOwner;
+	int			timeout_ms = CheckTimeoutMs(&seen->check);
+	/* the bound counts from the start of the explicit run: waits do not add up */
+	long		left_ms = timeout_ms - (long) ((GetCurrentTimestamp() - since) / 1000);
+	int64		id = seen->check.id;
+	int			before = pass->set.n;
+	volatile int got = 0;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(pass->cxt);
+	PG_TRY();
+	{
+		int			nest = NewGUCNestLevel();
+		char		buf[32];
+
+		snprintf(buf, sizeof(buf), "%ld", Max(left_ms, 1L));
+		(void) set_config_option("lock_timeout", buf, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		got = LoadChecks(pass->ext, SLO_CLAIM_WAIT, false, &id, 1, 1, pass->cxt, &pass->set);
+		AtEOXact_GUC(false, nest);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(pass->cxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		SloRunItem *it;
+
+		MemoryContextSwitchTo(pass->cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(pass->cxt);
+		CurrentResourceOwner = oldowner;
+		if (ProcDiePending)
+			ReThrowError(edata);
+		if (cancel_seen)
+			ThrowSessionCancel();
+		QueryCancelPending = false;
+		pass->set.n = before;
+		it = AddItem(&pass->set, pass->cxt);
+		*it = *seen;
+		it->claimed = false;
+		memset(&it->out, 0, sizeof(it->out));
+		it->out.cxt = pass->cxt;
+		it->at = GetCurrentTimestamp();
+		it->detail = NULL;
+		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+			edata->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED)
+			SloOutcomeSet(&it->out, SLO_ERROR, false, 0,
+						  "Check is still running in another session after %s (its timeout); it was not run here.",
+						  Seconds(timeout_ms));
+		else
+			SloOutcomeSet(&it->out, SLO_ERROR, false, 0,
+						  "Check could not be claimed: %s (SQLSTATE %s).",
+						  edata->message, unpack_sql_state(edata->sqlerrcode));
+		it->out.summary = SloClipText(it->out.summary, SLO_SUMMARY_STORED_MAX);
+		FreeErrorData(edata);
+		return NULL;
+	}
+	PG_END_TRY();
+	return got > 0 ? &pass->set.items[pass->set.n - 1] : NULL;
+}
+
+/*
+ * Run checks that must not be skipped: ids (NULL: every enabled check).
+ * First the ones nobody else is running (one fast SKIP LOCKED claim), then
+ * each one another session is running, waited for in turn.
+ */
+static void
+RunNoSkip(SloPass *pass, const int64 *ids, int nids)
+{
+	SloItems	later = {NULL, 0, 0};
+	int64	   *done;
+	int			ndone;
+	int			first = pass->set.n;
+	TimestampTz since = GetCurrentTimestamp();
+
+	/*
+	 * One explicit run at a time per database (for the length of the call,
+	 * not of its transaction): two explicit runs each holding claims and
+	 * waiting for the other's would deadlock.  Due runs never wait for a
+	 * claim, so they take no part.  Taken before the caller's advisory locks
+	 * are scanned, so the checks' clean-up keeps it.
+	 */
+	if (!pass->readonly)
+		AcquireExplicitRunLock(pass->ext, TimestampTzPlusMilliseconds(since, slo_check_timeout_ms));
+	ScanAdvisoryLocks(&pass->locks_before, pass->cxt);
+
+	LoadChecks(pass->ext, pass->readonly ? SLO_CLAIM_NONE : SLO_CLAIM_SKIP, false,
+			   ids, nids, 0, pass->cxt, &pass->set);
+	for (int i = first; i < pass->set.n; i++)
+		PassRun(pass, &pass->set.items[i]);
+	PassFlush(pass);
+	if (pass->readonly)
+		return;
+
+	/* the rest is being run by another session right now: wait for each */
+	ndone = pass->set.n - first;
+	done = palloc(sizeof(int64) * Max(ndone, 1));
+	for (int i = 0; i < ndone; i++)
+		done[i] = pass->set.items[first + i].check.id;
+	LoadChecks(pass->ext, SLO_CLAIM_NONE, false, ids, nids, 0, pass->cxt, &later);
+	for (int i = 0; i < later.n; i++)
+	{
+		SloRunItem *it;
+
+		if (IdIn(later.items[i].check.id, done, ndone))
+			continue;
+		if (cancel_seen)
+			ThrowSessionCancel();
+		CHECK_FOR_INTERRUPTS();
+		it = WaitClaim(pass, &later.items[i], since);
+		if (it != NULL)
+			PassRun(pass, it);
+		PassFlush(pass);
+	}
+}
+
+int
+SloRunChecks(const SloExtension *ext, bool only_due, Tuplestorestate *out, TupleDesc outdesc)
+{
+	SloPass		pass;
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PassBegin(&pass, ext);
+	PG_TRY();
+	{
+		PassEnter(&pass, !only_due);
+		if (only_due)
+		{
+			/* due runs (the worker, pg_cron) pass over checks running elsewhere */
+			LoadChecks(ext, pass.readonly ? SLO_CLAIM_NONE : SLO_CLAIM_SKIP, true,
+					   NULL, 0, 0, pass.cxt, &pass.set);
+			for (int i = 0; i < pass.set.n; i++)
+				PassRun(&pass, &pass.set.items[i]);
+			PassFlush(&pass);
+		}
+		else
+			RunNoSkip(&pass, NULL, 0);
+		PassLeave(&pass);
+	}
+	PG_FINALLY();
+	{
+		PassReset();
+	}
+	PG_END_TRY();
+	return PassEnd(&pass, oldcxt, out, outdesc);
+}
+
+int
+SloRunCheckIds(const SloExtension *ext, const int64 *ids, int n,
+			   Tuplestorestate *out, TupleDesc outdesc)
+{
+	SloPass		pass;
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	if (n <= 0)
+		return 0;
+	PassBegin(&pass, ext);
+	PG_TRY();
+	{
+		PassEnter(&pass, true);
+		RunNoSkip(&pass, ids, n);
+		PassLeave(&pass);
+	}
+	PG_FINALLY();
+	{
+		PassReset();
+	}
+	PG_END_TRY();
+	return PassEnd(&pass, oldcxt, out, outdesc);
+}
+
+/* Earliest next_run of the enabled checks nobody else has claimed (DT_NOEND: none). */
+static pg_noinline TimestampTz
+NextUnclaimed(const SloExtension *ext, bool readonly)
+{
+	char	   *sql;
+	TimestampTz result = DT_NOEND;
+
+	/* FOR KEY SHARE SKIP LOCKED: a check another session is running is not "due now" */
+	sql = psprintf("SELECT s.next_run FROM %s.slo_check c "
+				   "JOIN %s.slo_check_state s ON s.check_id = c.id WHERE c.enabled "
+				   "ORDER BY s.next_run LIMIT 1 %s",
+				   ext->nspname, ext->nspname,
+				   readonly ? "" : "FOR KEY SHARE OF s SKIP LOCKED");
+	if (SPI_execute(sql, readonly, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			result = DatumGetTimestampTz(d);
+	}
+	return result;
+}
+
+int
+SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms, TimestampTz *next_due)
+{
+	SloPass		pass;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	TimestampTz start = GetCurrentTimestamp();
+	volatile TimestampTz nd = DT_NOEND;
+	const int	maxn = Max(max_checks, 1);
+
+	PassBegin(&pass, ext);
+	PG_TRY();
+	{
+		int			chunk = 1;
+		bool		stop = false;
+
+		PassEnter(&pass, false);
+		/*
+		 * Claim in growing chunks (1, 2, 4, ...): a slow check found early
+		 * holds few other claims while it runs.  Each chunk is written before
+		 * the next is claimed, so a check run here is no longer due.
+		 */
+		while (!stop && pass.set.n < maxn)
+		{
+			int			first = pass.set.n;
+			int			got;
+
+			got = LoadChecks(ext, pass.readonly ? SLO_CLAIM_NONE : SLO_CLAIM_SKIP, true,
+							 NULL, 0, Min(chunk, maxn - first), pass.cxt, &pass.set);
+			if (got == 0)
+				break;
+			for (int i = first; i < first + got; i++)
+			{
+				if (i > 0 && TimestampDifferenceExceeds(start, GetCurrentTimestamp(), budget_ms))
+				{
+					/* claimed, not run: left untouched, the claim ends at commit */
+					pass.set.n = i;
+					stop = true;
+					break;
+				}
+				PassRun(&pass, &pass.set.items[i]);
+			}
+			PassFlush(&pass);
+			if (pass.readonly)
+				break;			/* no claims: one read is all */
+			if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), budget_ms))
+				stop = true;
+			chunk = Min(chunk * 2, 1024);
+		}
+		nd = NextUnclaimed(ext, pass.readonly);
+		PassLeave(&pass);
+	}
+	PG_FINALLY();
+	{
+		PassReset();
+	}
+	PG_END_TRY();
+	if (next_due)
+		*next_due = nd;
+	return PassEnd(&pass, oldcxt, NULL, NULL);
 }
 
 TimestampTz

@@ -17,7 +17,8 @@
 
 /*
  * Run the checks that are due (only_due) or all enabled ones, in the current
- * transaction, skipping any check another session is running right now.
+ * transaction.  only_due passes over any check another session is running
+ * right now; !only_due waits for it (as SloRunCheckIds does).
  * Results, state and alert transitions are written in this transaction.  If
  * out is not NULL, one slo_result row per run is added to it (outdesc is the
  * slo_result row type).  Returns the number of checks run.  The caller must
@@ -26,6 +27,36 @@
  */
 extern int	SloRunChecks(const SloExtension *ext, bool only_due,
 						 Tuplestorestate *out, TupleDesc outdesc);
+
+/*
+ * One batch of due checks, for a run worker (the worker commits after each
+ * call).  In the current transaction: claim due enabled checks (FOR UPDATE
+ * SKIP LOCKED on their slo_check_state rows, next_run order, in growing
+ * chunks 1, 2, 4, ...), run them one by one (each sealed as in SloRunChecks)
+ * and write each one's result, state and alert transition.  Stops after
+ * max_checks checks, or once budget_ms has passed since the start, or right
+ * after a check that took longer than budget_ms (at least one check runs).
+ * Claimed checks not run are left untouched; their claim ends at commit.
+ * Returns how many ran.  *next_due (if not NULL) gets the earliest next_run
+ * of the enabled checks no other session has claimed (DT_NOEND if none).
+ * The caller must not be connected to SPI.
+ */
+extern int	SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms,
+						   TimestampTz *next_due);
+
+/*
+ * Run exactly these checks now (the enabled ones among ids), due or not, in
+ * the current transaction: first those nobody is running (SKIP LOCKED), then,
+ * one by one, each one another session is running, waited for at most its
+ * timeout (lock_timeout) and then run.  A check still locked when the wait
+ * runs out gets an `error` result ("still running in another session after
+ * N s") that is returned but not stored.  Results, state and alert
+ * transitions are written as a pass does; results are added to out if not
+ * NULL.  Used by slo_run_checks(false), explicit runs and guards.  Returns
+ * the number of results.  The caller must not be connected to SPI.
+ */
+extern int	SloRunCheckIds(const SloExtension *ext, const int64 *ids, int n,
+						   Tuplestorestate *out, TupleDesc outdesc);
 
 /*
  * Install the hooks that keep a running check away from temporary relations
