@@ -24,16 +24,19 @@ restart_after_crash = on
 });
 $node->start;
 
-# A failing check that takes 1.5 s (so it has an open alert), and a quick one.
+# Two failing checks that take 1.5 s each (so they have open alerts), due every
+# second: both processes are kept busy, so a run worker is soon inside one.
 $node->safe_psql('postgres', q{
 CREATE EXTENSION slo_guard;
 SELECT slo_add_check('sleepy', 'sql', '{"query": "SELECT 5 FROM pg_sleep(1.5)", "fail_above": 1}',
                      severity => 'P1', every => '1 second');
+SELECT slo_add_check('sleepy2', 'sql', '{"query": "SELECT 5 FROM pg_sleep(1.5)", "fail_above": 1}',
+                     severity => 'P1', every => '1 second');
 SELECT slo_add_check('quick', 'table_exists', '{"tables": ["pg_class"]}', every => '1 second');
 });
 ok( $node->poll_query_until(
-		'postgres', "SELECT state = 'firing' FROM slo_status() WHERE name = 'sleepy'"),
-	'the slow failing check fires');
+		'postgres', "SELECT count(*) = 2 FROM slo_status() WHERE name LIKE 'sleepy%' AND state = 'firing'"),
+	'the slow failing checks fire');
 
 # Wait until a run worker (not the per-database worker) is inside the check.
 my $runner = '';
@@ -46,7 +49,7 @@ SELECT pid FROM pg_stat_activity WHERE backend_type = 'slo_guard runner' AND wai
 	usleep(50_000);
 }
 like($runner, qr/^\d+$/, 'a run worker is running the slow check');
-my $before = $node->safe_psql('postgres', q{SELECT count(*) FROM slo_result WHERE check_name = 'sleepy'});
+my $before = $node->safe_psql('postgres', q{SELECT count(*) FROM slo_result WHERE check_name LIKE 'sleepy%'});
 kill 'KILL', $runner;
 
 # The server crash-restarts; the launcher waits 5 s before starting the workers.
@@ -61,8 +64,8 @@ ok($node->log_contains(qr/all server processes terminated; reinitializing/), 'th
 ok($node->log_contains(qr/restarted after a crash \(1 in a row\); starting workers in 5 s/),
 	'the launcher held the workers back (crash back-off)');
 ok( $node->poll_query_until(
-		'postgres', "SELECT count(*) >= $before + 2 FROM slo_result WHERE check_name = 'sleepy'"),
-	'the check runs again');
+		'postgres', "SELECT count(*) >= $before + 4 FROM slo_result WHERE check_name LIKE 'sleepy%'"),
+	'the checks run again');
 
 # Nothing written twice, and the state agrees with the history.
 is( $node->safe_psql('postgres', q{
@@ -73,8 +76,8 @@ SELECT count(*) FROM (SELECT alert_id, event, at FROM slo_alert_event GROUP BY 1
 	'0', 'no alert event written twice');
 is( $node->safe_psql('postgres', q{
 SELECT count(*) FROM slo_alert_event e JOIN slo_alert a ON a.id = e.alert_id
- WHERE a.check_name = 'sleepy' AND e.event = 'firing'}),
-	'1', 'the still-failing check fired once, not again after the crash');
+ WHERE a.check_name LIKE 'sleepy%' AND e.event = 'firing'}),
+	'2', 'the still-failing checks fired once each, not again after the crash');
 is( $node->safe_psql('postgres', q{
 SELECT bool_and(s.alert_id IS NOT DISTINCT FROM
                 (SELECT a.id FROM slo_alert a WHERE a.check_id = c.id AND a.state <> 'resolved'))
