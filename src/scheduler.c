@@ -447,12 +447,17 @@ SloRunJob(SloJob *job)
 	job->backoff_ms = SloBackoffMs(job->failures);
 	job->next_due = TimestampTzPlusMilliseconds(now, job->backoff_ms);
 	if (lock_timed_out)
+	{
+		/* looked up first: it runs a transaction of its own */
+		char	   *holders = SloLockHolders(relid);
+
 		ereport(LOG,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("%s for database \"%s\": job \"%s\" waited %d ms for a lock on %s%s; retrying in %ld ms",
 						WhoAmI(), worker_dbname, job->name, SloLockTimeoutMs(), what,
-						SloLockHolders(relid), job->backoff_ms),
+						holders, job->backoff_ms),
 				 errhint("A long LOCK TABLE or DDL on slo_guard's objects holds up the worker.")));
+	}
 	else if (job->run == JobChecks)
 		ereport(LOG,
 				(errmsg("%s for database \"%s\": pass failed, retrying in %ld ms",
