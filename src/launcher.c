@@ -57,13 +57,6 @@
 
 /* How often the launcher looks for databases created or dropped since. */
 #define SLO_LAUNCHER_INTERVAL_MS 10000
-/*
- * After a crash-restart of the server the launcher waits before starting the
- * workers: SLO_RESTART_SECONDS after the first, doubling with each further
- * crash-restart in a row, at most SLO_CRASH_MAX_DELAY_MS.  Crashes more than
- * SLO_CRASH_FORGET_MS apart (after the delay) are not "in a row".
- */
-#define SLO_CRASH_MAX_DELAY_MS	(5 * 60 * 1000)
 
 /* Launcher process state: one entry per database it started a worker for. */
 typedef struct SloDbWorker
@@ -88,18 +81,6 @@ static MemoryContext launcher_cxt = NULL;
 static List *launcher_dbs = NIL;	/* SloDbWorker * */
 static List *launcher_warned = NIL; /* names already warned about */
 
-
-long
-SloCrashDelayMs(int crash_restarts)
-{
-	long		ms = SLO_RESTART_SECONDS * 1000L;
-
-	if (crash_restarts <= 0)
-		return 0;
-	for (int i = 1; i < crash_restarts && ms < SLO_CRASH_MAX_DELAY_MS; i++)
-		ms *= 2;
-	return Min(ms, SLO_CRASH_MAX_DELAY_MS);
-}
 
 /* ---------------------------------------------------------------------
  * Registration

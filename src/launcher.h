@@ -13,16 +13,8 @@
 #include "nodes/pg_list.h"
 #include "postmaster/bgworker.h"
 
-/* Seconds before the launcher (or a scheduler) restarts a process that died. */
-#define SLO_RESTART_SECONDS		5
-
 /* Register the launcher; called from _PG_init (only while preloading). */
 extern void SloLauncherInit(void);
-
-/* How long the launcher waits after the n-th crash-restart in a row (ms). */
-extern long SloCrashDelayMs(int crash_restarts);
-/* Crashes further apart than this (after the delay) are not "in a row". */
-#define SLO_CRASH_FORGET_MS		(10 * 60 * 1000)
 
 /* The database names of slo_guard.database, and whether one is listed. */
 extern List *SloDatabaseList(void);

@@ -25,8 +25,16 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 
-#include "launcher.h"
 #include "wake.h"
+
+/*
+ * After a crash-restart of the server the launcher waits before starting the
+ * workers: SLO_RESTART_SECONDS after the first, doubling with each further
+ * crash-restart in a row, at most SLO_CRASH_MAX_DELAY_MS.  Crashes more than
+ * SLO_CRASH_FORGET_MS apart (after the delay) are not "in a row".
+ */
+#define SLO_CRASH_MAX_DELAY_MS	(5 * 60 * 1000)
+#define SLO_CRASH_FORGET_MS		(10 * 60 * 1000)
 
 /* One slo_guard process serving a database, as seen by other processes. */
 typedef struct SloProcSlot
@@ -61,6 +69,18 @@ static bool wake_callback_registered = false;
 
 /* This process's slot (slo_guard's own processes), -1 if none. */
 static int	my_slot = -1;
+
+long
+SloCrashDelayMs(int crash_restarts)
+{
+	long		ms = SLO_RESTART_SECONDS * 1000L;
+
+	if (crash_restarts <= 0)
+		return 0;
+	for (int i = 1; i < crash_restarts && ms < SLO_CRASH_MAX_DELAY_MS; i++)
+		ms *= 2;
+	return Min(ms, SLO_CRASH_MAX_DELAY_MS);
+}
 
 /* One slot per possible background worker: every slo_guard process is one. */
 static Size

@@ -23,8 +23,17 @@ typedef enum SloProcRole
 /* Ask for the shared memory (only while preloading); called from _PG_init. */
 extern void SloWakeInit(void);
 
+/* Seconds before the launcher (or a scheduler) restarts a process that died. */
+#define SLO_RESTART_SECONDS		5
+
 /* Server start (or last crash-restart) and crash-restarts in a row. */
 extern void SloCrashState(TimestampTz *started_at, int *crash_restarts);
+
+/*
+ * How long the launcher waits after the n-th crash-restart in a row (ms):
+ * SLO_RESTART_SECONDS after the first, doubling, at most 5 minutes.
+ */
+extern long SloCrashDelayMs(int crash_restarts);
 
 /* Is a scheduler serving this database right now? */
 extern bool SloSchedulerRunningFor(Oid dboid);
