@@ -60,7 +60,8 @@ $node->safe_psql('postgres', q{
 UPDATE slo_check SET enabled = false;
 CREATE FUNCTION euro() RETURNS int LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION '%', repeat('€', 600);
+  -- not RAISE's own SQLSTATE (P0001), whose message the sql kind does not record
+  RAISE EXCEPTION '%', repeat('€', 600) USING ERRCODE = 'undefined_object';
 END $$;
 SELECT slo_add_check('euro', 'sql', '{"query": "SELECT euro()"}',
                      labels => (SELECT jsonb_object_agg('label' || i, repeat('x', 400))

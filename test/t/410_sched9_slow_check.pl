@@ -37,9 +37,8 @@ SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'slo_guard runner
 	'the worker keeps one run worker (max_workers 2)');
 ok( $node->poll_query_until(
 		'postgres', q{
-SELECT (SELECT count(*) FROM slo_result WHERE check_name = 'slow') >= 1
-   AND (SELECT count(*) FROM slo_result WHERE check_name = 'p0') >= 3}),
-	'both checks run');
+SELECT count(*) >= 2 FROM slo_result WHERE check_name = 'p0'}),
+	'the P0 check runs');
 
 my $listener = $node->background_psql('postgres');
 $listener->query_safe('LISTEN slo_guard');
@@ -79,7 +78,7 @@ cmp_ok($detect_ms, '<=', 1200, "the alert fired within the check's every + 200 m
 # The slow check goes on running, beside, with its results recorded.
 my $slow = $node->safe_psql('postgres', "SELECT count(*) FROM slo_result WHERE check_name = 'slow'");
 ok( $node->poll_query_until(
-		'postgres', "SELECT count(*) > $slow FROM slo_result WHERE check_name = 'slow'"),
+		'postgres', "SELECT count(*) > greatest($slow, 1) FROM slo_result WHERE check_name = 'slow'"),
 	'the slow check keeps running');
 is( $node->safe_psql('postgres', q{
 SELECT count(*) FROM slo_result WHERE check_name = 'slow' AND status <> 'ok'}),
