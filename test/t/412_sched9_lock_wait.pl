@@ -62,7 +62,8 @@ is( $node->safe_psql('postgres', "SELECT pid FROM pg_stat_activity WHERE backend
 ok(!$node->log_contains(qr/pass failed|canceling statement due to lock timeout/, $offset),
 	'no failed pass and no bare lock-timeout error in the log');
 
-# --- the bound is not the checks': a check waiting 1.6 s for a lock runs to its end
+# --- the bound is not the checks': a check waiting for a lock longer than 1 s runs to its end
+# (the lock is held 2.5 s; the check is due every second, so one run waits at least 1.5 s)
 $node->safe_psql('postgres', q{
 SELECT slo_add_check('reads_app', 'sql', '{"query": "SELECT count(*) FROM app_data"}',
                      every => '1 second');
@@ -75,7 +76,7 @@ $locker->query_safe('BEGIN');
 $locker->query_safe('LOCK TABLE app_data');
 my $locked_at = $locker->query_safe('SELECT clock_timestamp()');
 chomp $locked_at;
-usleep(1_600_000);
+usleep(2_500_000);
 $locker->query_safe('COMMIT');
 $locker->quit;
 ok( $node->poll_query_until(
