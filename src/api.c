@@ -35,7 +35,7 @@
 #include "extension.h"
 #include "kind.h"
 #include "objective.h"
-#include "worker.h"
+#include "wake.h"
 
 #define SLO_NAME_MAX 200
 

@@ -22,6 +22,7 @@ int			slo_naptime_ms = 1000;
 bool		slo_enabled = true;
 int			slo_result_retention_s = 30 * 24 * 3600;
 int			slo_alert_retention_s = 365 * 24 * 3600;
+int			slo_max_workers = 2;
 
 static const struct config_enum_entry keep_ok_options[] = {
 	{"all", SLO_KEEP_OK_ALL, false},
@@ -161,6 +162,14 @@ SloGucInit(void)
 							&slo_alert_retention_s,
 							365 * 24 * 3600, 1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("slo_guard.max_workers",
+							gettext_noop("Processes that run checks in each database served: its worker and max_workers - 1 run workers."),
+							gettext_noop("Each takes a background worker slot (max_worker_processes)."),
+							&slo_max_workers,
+							2, 1, 32,
+							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("slo_guard");

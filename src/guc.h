@@ -16,12 +16,13 @@ extern char *slo_notify_channel;
 extern int	slo_check_timeout_ms;
 extern int	slo_keep_ok_results;
 
-/* Worker settings (used by worker.c). */
+/* Worker settings (launcher.c, scheduler.c). */
 extern char *slo_database;
 extern int	slo_naptime_ms;
 extern bool slo_enabled;
 extern int	slo_result_retention_s;
 extern int	slo_alert_retention_s;
+extern int	slo_max_workers;
 
 extern void SloGucInit(void);
 

@@ -108,3 +108,11 @@ slo_kinds(PG_FUNCTION_ARGS)
 	}
 	return (Datum) 0;
 }
+
+void
+SloParamError(const char *kind, const char *key, const char *value, const char *detail)
+{
+	const SloKind *k = SloFindKind(kind);
+
+	SloParamErrorSpec(kind, k ? k->params : NULL, key, value, detail);
+}

@@ -132,4 +132,12 @@ extern char **SloRunNames(const SloCheck *check, const char *key, int *n);
 /* Run code that reads user data; errors that may quote row values lose their text. */
 extern void SloRunUserCode(const char *what, void (*fn) (void *), void *arg);
 
+/*
+ * Raise the standard 22023 error for a bad value of one key of kind (by
+ * name), hinting at the params that kind accepts (params.h does the rest;
+ * it lives here so that params.c needs nothing from the kind table).
+ */
+extern void SloParamError(const char *kind, const char *key, const char *value,
+						  const char *detail) pg_attribute_noreturn();
+
 #endif							/* SLO_KIND_H */

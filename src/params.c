@@ -20,7 +20,6 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
-#include "kind.h"
 #include "params.h"
 
 #define SLO_MAX_SHOWN_VALUE 100
@@ -90,19 +89,10 @@ AcceptedParams(const SloParam *spec)
 	return buf.data;
 }
 
-static const SloParam *
-KindSpec(const char *kind)
-{
-	const SloKind *k = SloFindKind(kind);
-
-	return k ? k->params : NULL;
-}
-
 void
-SloParamError(const char *kind, const char *key, const char *value, const char *detail)
+SloParamErrorSpec(const char *kind, const SloParam *spec, const char *key,
+				  const char *value, const char *detail)
 {
-	const SloParam *spec = KindSpec(kind);
-
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid value for parameter \"%s\" of check kind \"%s\": %s",
@@ -112,9 +102,9 @@ SloParamError(const char *kind, const char *key, const char *value, const char *
 }
 
 static void
-TypeError(const char *kind, const SloParam *p, JsonbValue *v)
+TypeError(const char *kind, const SloParam *spec, const SloParam *p, JsonbValue *v)
 {
-	SloParamError(kind, p->key, JsonbValueText(v),
+	SloParamErrorSpec(kind, spec, p->key, JsonbValueText(v),
 				  psprintf("The value must be %s.", ParamTypeName(p->type)));
 }
 
@@ -218,7 +208,7 @@ IsHttpUrl(const char *s)
 }
 
 static void
-CheckRange(const char *kind, const SloParam *p, JsonbValue *v, double d)
+CheckRange(const char *kind, const SloParam *spec, const SloParam *p, JsonbValue *v, double d)
 {
 	if (p->min > p->max)
 		return;
@@ -230,26 +220,26 @@ CheckRange(const char *kind, const SloParam *p, JsonbValue *v, double d)
 			detail = psprintf("The value must be at least %g.", p->min);
 		else
 			detail = psprintf("The value must be between %g and %g.", p->min, p->max);
-		SloParamError(kind, p->key, JsonbValueText(v), detail);
+		SloParamErrorSpec(kind, spec, p->key, JsonbValueText(v), detail);
 	}
 }
 
 static void
-ValidateOne(const char *kind, const SloParam *p, JsonbValue *v)
+ValidateOne(const char *kind, const SloParam *spec, const SloParam *p, JsonbValue *v)
 {
 	switch (p->type)
 	{
 		case SLO_PARAM_STRING:
 			if (v->type != jbvString || v->val.string.len == 0)
-				TypeError(kind, p, v);
+				TypeError(kind, spec, p, v);
 			break;
 		case SLO_PARAM_NAME_ARRAY:
 			if (!IsStringArray(v, true))
-				TypeError(kind, p, v);
+				TypeError(kind, spec, p, v);
 			break;
 		case SLO_PARAM_STRING_ARRAY:
 			if (!IsStringArray(v, false))
-				TypeError(kind, p, v);
+				TypeError(kind, spec, p, v);
 			break;
 		case SLO_PARAM_NUMBER:
 		case SLO_PARAM_INTEGER:
@@ -257,16 +247,16 @@ ValidateOne(const char *kind, const SloParam *p, JsonbValue *v)
 				double		d;
 
 				if (v->type != jbvNumeric)
-					TypeError(kind, p, v);
+					TypeError(kind, spec, p, v);
 				d = NumericToDouble(v->val.numeric);
 				if (p->type == SLO_PARAM_INTEGER && (d != floor(d) || fabs(d) > 1e15))
-					TypeError(kind, p, v);
-				CheckRange(kind, p, v, d);
+					TypeError(kind, spec, p, v);
+				CheckRange(kind, spec, p, v, d);
 				break;
 			}
 		case SLO_PARAM_BOOL:
 			if (v->type != jbvBool)
-				TypeError(kind, p, v);
+				TypeError(kind, spec, p, v);
 			break;
 		case SLO_PARAM_INTERVAL:
 			{
@@ -274,29 +264,29 @@ ValidateOne(const char *kind, const SloParam *p, JsonbValue *v)
 				char	   *s;
 
 				if (v->type != jbvString)
-					TypeError(kind, p, v);
+					TypeError(kind, spec, p, v);
 				s = pnstrdup(v->val.string.val, v->val.string.len);
 				if (!ParseIntervalMs(s, &ms))
-					TypeError(kind, p, v);
+					TypeError(kind, spec, p, v);
 				if (ms <= 0)
-					SloParamError(kind, p->key, JsonbValueText(v),
+					SloParamErrorSpec(kind, spec, p->key, JsonbValueText(v),
 								  "The interval must be positive.");
 				break;
 			}
 		case SLO_PARAM_URL:
 			if (v->type != jbvString ||
 				!IsHttpUrl(pnstrdup(v->val.string.val, v->val.string.len)))
-				TypeError(kind, p, v);
+				TypeError(kind, spec, p, v);
 			break;
 		case SLO_PARAM_OBJECT:
 			if (!IsStringObject(v))
-				TypeError(kind, p, v);
+				TypeError(kind, spec, p, v);
 			break;
 		case SLO_PARAM_GUARD:
 			if (v->type != jbvBool &&
 				!(v->type == jbvString && v->val.string.len == 5 &&
 				  memcmp(v->val.string.val, "block", 5) == 0))
-				TypeError(kind, p, v);
+				TypeError(kind, spec, p, v);
 			break;
 	}
 }
@@ -347,10 +337,10 @@ SloValidateParams(const char *kind, const SloParam *spec, Jsonb *params)
 		tok = JsonbIteratorNext(&it, &v, true);
 		Assert(tok == WJB_VALUE);
 		if (v.type == jbvNull)
-			SloParamError(kind, key, "null",
+			SloParamErrorSpec(kind, spec, key, "null",
 						  psprintf("The value must be %s; leave the key out for the default.",
 								   ParamTypeName(p->type)));
-		ValidateOne(kind, p, &v);
+		ValidateOne(kind, spec, p, &v);
 		seen[i] = true;
 	}
 

@@ -44,9 +44,13 @@ typedef struct SloParam
  */
 extern void SloValidateParams(const char *kind, const SloParam *spec, Jsonb *params);
 
-/* Raise the standard 22023 error for a bad value of one key. */
-extern void SloParamError(const char *kind, const char *key, const char *value,
-						  const char *detail) pg_attribute_noreturn();
+/*
+ * Raise the standard 22023 error for a bad value of one key, with the hint
+ * listing what spec accepts.  Runners and validators, which know their kind
+ * by name, call SloParamError (kind.h), which finds the spec and calls this.
+ */
+extern void SloParamErrorSpec(const char *kind, const SloParam *spec, const char *key,
+							  const char *value, const char *detail) pg_attribute_noreturn();
 
 /* Accessors for runners and validators.  They assume validated params. */
 extern const char *SloParamString(Jsonb *params, const char *key, const char *dflt);

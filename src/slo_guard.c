@@ -10,18 +10,21 @@
  *	    alert.c             the alert state machine and NOTIFY payloads
  *	    extension.c         finding the extension's schema and owner
  *	    guc.c               slo_guard.* settings
+ *	    outcome.c           helpers every module calls (slo_guard.h)
+ *	    launcher.c          the launcher: one worker per listed database
+ *	    wake.c              shared memory, wake-up on commit
+ *	    scheduler.c         the per-database worker (timed jobs) and run workers
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "fmgr.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 
 #include "guc.h"
+#include "launcher.h"
 #include "run.h"
-#include "slo_guard.h"
-#include "worker.h"
+#include "wake.h"
 
 PG_MODULE_MAGIC;
 
@@ -32,69 +35,9 @@ _PG_init(void)
 {
 	SloGucInit();
 	SloRunInit();
-	SloWorkerInit();
-}
-
-static const char *const status_names[] = {"ok", "warn", "fail", "error"};
-
-const char *
-SloStatusName(SloStatus status)
-{
-	return status_names[status];
-}
-
-bool
-SloStatusFromName(const char *name, SloStatus *status)
-{
-	for (int i = 0; i < (int) lengthof(status_names); i++)
-		if (strcmp(status_names[i], name) == 0)
-		{
-			*status = (SloStatus) i;
-			return true;
-		}
-	return false;
-}
-
-void
-SloOutcomeSet(SloOutcome *out, SloStatus status, bool has_value, double value,
-			  const char *fmt,...)
-{
-	va_list		args;
-	StringInfoData buf;
-	MemoryContext old = MemoryContextSwitchTo(out->cxt ? out->cxt : CurrentMemoryContext);
-
-	out->status = status;
-	out->has_value = has_value;
-	out->value = value;
-	initStringInfo(&buf);
-	for (;;)
-	{
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&buf, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&buf, needed);
-	}
-	out->summary = buf.data;
-	MemoryContextSwitchTo(old);
-}
-
-char *
-SloClipText(const char *s, int maxbytes)
-{
-	int			len = strlen(s);
-
-	if (len <= maxbytes)
-		return (char *) s;
-	len = pg_mbcliplen(s, len, Max(maxbytes - 3, 0));
-	return psprintf("%.*s...", len, s);
-}
-
-void
-SloOutcomeDetail(SloOutcome *out, const char *json)
-{
-	out->detail = json ? MemoryContextStrdup(out->cxt ? out->cxt : CurrentMemoryContext, json) : NULL;
+	/* Loaded into a session, or by pg_upgrade: functions only, no worker. */
+	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
+		return;
+	SloWakeInit();
+	SloLauncherInit();
 }

@@ -52,8 +52,11 @@ $primary->stop;
 my $at_promotion = $standby->safe_psql('postgres', 'SELECT max(id) FROM slo_result');
 $standby->promote;
 ok( $standby->poll_query_until(
-		'postgres', "SELECT count(*) = 2 FROM pg_stat_activity WHERE backend_type LIKE 'slo_guard%'"),
-	'launcher and worker start after promotion');
+		'postgres', q{
+SELECT count(*) FILTER (WHERE backend_type IN ('slo_guard launcher', 'slo_guard')) = 2
+   AND count(*) FILTER (WHERE backend_type = 'slo_guard runner') = 1
+  FROM pg_stat_activity}),
+	'launcher, worker and its run worker (max_workers 2) start after promotion');
 ok( $standby->poll_query_until(
 		'postgres', "SELECT count(*) > 0 FROM slo_result WHERE id > $at_promotion"),
 	'promoted standby runs the checks');
