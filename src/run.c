@@ -554,7 +554,7 @@ AsyncGiveUp(SloRunItem *item)
 
 /*
  * Close a check's outcome: duration, default summary, clipped summary, finite
- * value; then copy what is kept (summary and jsonb detail) into the pass's
+ * value; then copy what is kept (summary, severity and jsonb detail) into the pass's
  * context and free the check's own context.
  */
 static void
@@ -573,6 +573,8 @@ FinishOutcome(SloRunItem *item, MemoryContext passcxt, MemoryContext checkcxt)
 
 	MemoryContextSwitchTo(passcxt);
 	out->summary = pstrdup(out->summary);
+	if (out->severity != NULL)	/* an objective's page severity (issue 13) */
+		out->severity = pstrdup(out->severity);
 	out->detail = NULL;			/* kept as item->detail (jsonb) */
 	if (item->detail != NULL)
 	{
