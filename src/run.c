@@ -163,6 +163,53 @@ DisarmCheckTimeout(void)
 		disable_timeout(check_timeout_id, false);
 }
 
+/*
+ * Nothing the calling session SET changes what a check sees: every setting
+ * the session changed with SET or set_config() (source "session") is reset to
+ * its session default for the check, at the check's own GUC nest level, so it
+ * comes back when the check ends (RESET ALL's rules: settings marked
+ * GUC_NO_RESET_ALL, such as role and the transaction settings, are left).
+ * Kept too: slo_guard's own settings (check_timeout is read as the caller set
+ * it), the caller's cancel timers (statement_timeout, lock_timeout, which
+ * stay the session's own business), client_encoding and application_name,
+ * which only concern the client.  search_path and exit_on_error are set by
+ * the caller of this function.
+ */
+static void
+ResetCallerSettings(void)
+{
+	struct config_generic **vars;
+	int			nvars;
+	/* as RESET ALL: going back to the session default is never an escalation */
+	GucContext	context = PGC_SUSET;
+
+#if PG_VERSION_NUM >= 170000
+	vars = get_guc_variables(&nvars);
+#else
+	vars = get_guc_variables();
+	nvars = GetNumConfigOptions();
+#endif
+	for (int i = 0; i < nvars; i++)
+	{
+		struct config_generic *g = vars[i];
+
+		if (g->source != PGC_S_SESSION || (g->flags & GUC_NO_RESET_ALL) ||
+			(g->context != PGC_USERSET && g->context != PGC_SUSET))
+			continue;
+		if (strncmp(g->name, "slo_guard.", 10) == 0 ||
+			strcmp(g->name, "search_path") == 0 ||
+			strcmp(g->name, "exit_on_error") == 0 ||
+			strcmp(g->name, "statement_timeout") == 0 ||
+			strcmp(g->name, "lock_timeout") == 0 ||
+			strcmp(g->name, "idle_in_transaction_session_timeout") == 0 ||
+			strcmp(g->name, "client_encoding") == 0 ||
+			strcmp(g->name, "application_name") == 0)
+			continue;
+		(void) set_config_option(g->name, NULL, context, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+}
+
 /* ---- real cancels of the session ---- */
 
 /*
@@ -655,6 +702,7 @@ RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before, S
 		SloCheckOwnerIntact(check->owner, check->owner_name);
 		/* every setting made from here on is rolled back below */
 		nest = SloPushSearchPath(CheckSearchPath(check->search_path));
+		ResetCallerSettings();
 		if (ExitOnAnyError)
 			(void) set_config_option("exit_on_error", "off", PGC_USERSET, PGC_S_SESSION,
 									 GUC_ACTION_SAVE, true, 0, false);

@@ -531,6 +531,26 @@ JobChecks(void)
 	return (long) Min((int64) slo_naptime_ms, (next_due - now + 999) / 1000);
 }
 
+/* Run one trim statement (a DELETE) as the extension owner; rows deleted. */
+static uint64
+SloTrimBatch(const SloExtension *ext, const char *sql, const char *table)
+{
+	SloBookkeeping bk;
+	uint64		deleted;
+	int			ret;
+
+	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	SloEnterBookkeeping(ext, &bk);
+	ret = SPI_execute(sql, false, 0);
+	if (ret != SPI_OK_DELETE)
+		elog(ERROR, "could not trim %s: %s", table, SPI_result_code_string(ret));
+	deleted = SPI_processed;
+	SloLeaveBookkeeping(&bk);
+	SPI_finish();
+	return deleted;
+}
+
 /*
  * Delete one batch of results older than slo_guard.result_retention.  Only
  * the oldest SLO_TRIM_BATCH rows by id are looked at, through the primary
@@ -541,28 +561,12 @@ JobChecks(void)
 static uint64
 SloTrimResults(const SloExtension *ext)
 {
-	StringInfoData q;
-	SloBookkeeping bk;
-	uint64		deleted;
-	int			ret;
-
-	initStringInfo(&q);
-	appendStringInfo(&q,
-					 "DELETE FROM %s.slo_result WHERE id = ANY (ARRAY("
-					 "SELECT id FROM (SELECT id, at FROM %s.slo_result ORDER BY id LIMIT %d) oldest"
-					 " WHERE at < now() - make_interval(secs => %d)))",
-					 ext->nspname, ext->nspname, SLO_TRIM_BATCH, slo_result_retention_s);
-
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
-	SloEnterBookkeeping(ext, &bk);
-	ret = SPI_execute(q.data, false, 0);
-	if (ret != SPI_OK_DELETE)
-		elog(ERROR, "could not trim slo_result: %s", SPI_result_code_string(ret));
-	deleted = SPI_processed;
-	SloLeaveBookkeeping(&bk);
-	SPI_finish();
-	return deleted;
+	return SloTrimBatch(ext, psprintf("DELETE FROM %s.slo_result WHERE id = ANY (ARRAY("
+									  "SELECT id FROM (SELECT id, at FROM %s.slo_result ORDER BY id LIMIT %d) oldest"
+									  " WHERE at < now() - make_interval(secs => %d)))",
+									  ext->nspname, ext->nspname, SLO_TRIM_BATCH,
+									  slo_result_retention_s),
+						"slo_result");
 }
 
 /*
@@ -574,29 +578,13 @@ SloTrimResults(const SloExtension *ext)
 static uint64
 SloTrimAlerts(const SloExtension *ext)
 {
-	StringInfoData q;
-	SloBookkeeping bk;
-	uint64		deleted;
-	int			ret;
-
-	initStringInfo(&q);
-	appendStringInfo(&q,
-					 "DELETE FROM %s.slo_alert WHERE id = ANY (ARRAY("
-					 "SELECT id FROM %s.slo_alert WHERE state = 'resolved'"
-					 " AND resolved_at < now() - make_interval(secs => %d)"
-					 " ORDER BY resolved_at LIMIT %d))",
-					 ext->nspname, ext->nspname, slo_alert_retention_s, SLO_TRIM_BATCH);
-
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
-	SloEnterBookkeeping(ext, &bk);
-	ret = SPI_execute(q.data, false, 0);
-	if (ret != SPI_OK_DELETE)
-		elog(ERROR, "could not trim slo_alert: %s", SPI_result_code_string(ret));
-	deleted = SPI_processed;
-	SloLeaveBookkeeping(&bk);
-	SPI_finish();
-	return deleted;
+	return SloTrimBatch(ext, psprintf("DELETE FROM %s.slo_alert WHERE id = ANY (ARRAY("
+									  "SELECT id FROM %s.slo_alert WHERE state = 'resolved'"
+									  " AND resolved_at < now() - make_interval(secs => %d)"
+									  " ORDER BY resolved_at LIMIT %d))",
+									  ext->nspname, ext->nspname, slo_alert_retention_s,
+									  SLO_TRIM_BATCH),
+						"slo_alert");
 }
 
 /* One trim job round: a full batch means more is waiting, so again at once. */

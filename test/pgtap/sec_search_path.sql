@@ -2,7 +2,7 @@
 -- last, whatever the caller's session has; the caller's own search_path, settings
 -- and temp tables are untouched by a pass.
 BEGIN;
-SELECT plan(9);
+SELECT plan(13);
 
 CREATE TABLE sp_shadowed (x int);
 INSERT INTO sp_shadowed VALUES (1), (2);
@@ -42,6 +42,26 @@ CREATE TEMP VIEW sp_view AS SELECT * FROM sp_shadowed;
 SELECT public.slo_add_check('sp_view', 'table_exists', '{"tables": ["sp_view"]}') \g /dev/null
 SELECT is((SELECT status FROM public.slo_run_checks(false) WHERE check_name = 'sp_view'), 'fail',
           'table_exists does not count a temp view');
+
+-- the caller's SET values do not change what a check sees, and come back after it
+SELECT public.slo_add_check('sp_nulleq', 'sql',
+  '{"query": "SELECT count(*) FROM (SELECT 1 WHERE NULL = NULL) s", "fail_above": 0}') \g /dev/null
+SELECT public.slo_add_check('sp_tz', 'sql',
+  '{"query": "SELECT (current_setting(''TimeZone'') = ''Asia/Kolkata'')::int"}') \g /dev/null
+SELECT public.slo_add_check('sp_datestyle', 'sql',
+  '{"query": "SELECT extract(month FROM ''01/02/2026''::date)"}') \g /dev/null
+SET transform_null_equals = on;
+SET TimeZone = 'Asia/Kolkata';
+SET DateStyle = 'ISO, DMY';
+CREATE TEMP TABLE sp_res2 AS SELECT * FROM public.slo_run_checks(false);
+SELECT is((SELECT status || ' ' || value FROM sp_res2 WHERE check_name = 'sp_nulleq'), 'ok 0',
+          'the caller''s transform_null_equals does not turn NULL = NULL true inside a check');
+SELECT is((SELECT value FROM sp_res2 WHERE check_name = 'sp_tz'), 0::float8,
+          'the check sees the session default time zone, not the caller''s SET TimeZone');
+SELECT is((SELECT value FROM sp_res2 WHERE check_name = 'sp_datestyle'), 1::float8,
+          'the check parses dates with the default DateStyle (MDY), not the caller''s DMY');
+SELECT is(current_setting('transform_null_equals') || ' ' || current_setting('DateStyle') || ' ' || current_setting('TimeZone'),
+          'on ISO, DMY Asia/Kolkata', 'the caller''s settings are back after the pass');
 
 SELECT * FROM finish();
 ROLLBACK;
