@@ -76,7 +76,12 @@ CheckHasObjectives(const SloExtension *ext, int64 check_id)
 		char	   *sql = psprintf("SELECT DISTINCT check_id FROM %s.slo_objective",
 								   ext->nspname);
 
-		if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+		/*
+		 * Not read_only: a fresh snapshot, at least as new as the one that
+		 * claimed the checks, so an objective committed with its check is
+		 * never missed by a batch that started before that commit.
+		 */
+		if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "slo_guard: could not read objectives");
 		if (cache_ids)
 			pfree(cache_ids);
