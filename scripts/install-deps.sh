@@ -21,6 +21,10 @@ PACKAGES=(
 	check-postgres                         # benchmark baseline
 	prometheus                             # promtool: slo_metrics() output is checked with it
 	prometheus-postgres-exporter           # the shipped contrib/postgres_exporter_queries.yaml is tested with it
+	prometheus-alertmanager                # a real Alertmanager receives the alertmanager target's alerts
+	python3                                # local HTTP/SMTP receivers of the tests and the demo
+	python3-aiosmtpd                       # a real SMTP server receives the email target's mail
+	valgrind                               # scripts/valgrind.sh (issue 15), run before each release
 	build-essential make gcc
 )
 

@@ -814,6 +814,24 @@ REVOKE ALL ON FUNCTION slo_objective_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION slo_require_budget(text, float8) FROM PUBLIC;
 REVOKE ALL ON FUNCTION slo_metrics() FROM PUBLIC;
 
+-- ==== 1.2 ====
+
+-- ---------------------------------------------------------------------------
+-- Issue 11: HTTP probes, targets and the delivery outbox.
+-- (end of issue 11)
+
+-- ---------------------------------------------------------------------------
+-- Issue 12: on-call (acknowledge, escalate, silence, repeat, digest, reports).
+-- (end of issue 12)
+
+-- ---------------------------------------------------------------------------
+-- Issue 15: hardening.
+-- (end of issue 15)
+
+-- ---------------------------------------------------------------------------
+-- Issue 9 and 13: run model and objectives follow-ups.
+-- (end of issue 9 and 13)
+
 -- ==== privileges: keep only what slo_guard intends (issue 16) ====
 -- Keep this section LAST, identical in sql/slo_guard.sql and sql/slo_guard--1.0--1.1.sql
 -- (add schema changes above it). slo_guard intends every object it creates to be usable

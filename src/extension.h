@@ -10,7 +10,7 @@
 #include "postgres.h"
 
 /* The schema version this library serves (the control file's default_version). */
-#define SLO_LIBRARY_VERSION "1.1"
+#define SLO_LIBRARY_VERSION "1.2"
 
 typedef struct SloExtension
 {
