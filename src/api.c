@@ -56,18 +56,18 @@ ValidateName(const char *name)
 	if (name[0] == '\0' || strlen(name) > SLO_NAME_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid check name \"%s\"", name),
+				 errmsg("invalid check name \"%s\"", SloShownText(name)),
 				 errdetail("A check name must be 1 to %d bytes long.", SLO_NAME_MAX)));
 	for (const char *c = name; *c; c++)
 		if ((unsigned char) *c < ' ' || *c == 0x7f)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid check name \"%s\"", name),
+					 errmsg("invalid check name \"%s\"", SloShownText(name)),
 					 errdetail("A check name must not contain control characters.")));
 	if (strncmp(name, "objective:", 10) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid check name \"%s\"", name),
+				 errmsg("invalid check name \"%s\"", SloShownText(name)),
 				 errdetail("Names starting with \"objective:\" are reserved for SLO burn-rate alerts.")));
 }
 
@@ -79,7 +79,7 @@ ValidateSeverity(const char *sev)
 		return psprintf("P%c", sev[1]);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid severity \"%s\"", sev),
+			 errmsg("invalid severity \"%s\"", SloShownText(sev)),
 			 errhint("Severity is one of P0, P1, P2, P3 (P0 most urgent).")));
 	return NULL;				/* keep compiler quiet */
 }
@@ -87,18 +87,20 @@ ValidateSeverity(const char *sev)
 static void
 ValidateEvery(Interval *every)
 {
-	/* months and days first: only then is the sum in microseconds safe */
-	bool		ok = every->month >= 0 && every->month <= 12 &&
-		every->day >= 0 && every->day <= 366;
-	int64		us = ok ? every->time + (int64) every->day * USECS_PER_DAY +
-		(int64) every->month * DAYS_PER_MONTH * USECS_PER_DAY : 0;
+	/* summed in double (months of 30 days), so no overflow can wrap around */
+	double		ms = SloIntervalMsDouble(every);
+	const char *bound = NULL;
 
-	if (!ok || us < USECS_PER_SEC || us > 366 * USECS_PER_DAY)
+	if (ms < 1000.0)
+		bound = "at least 1 second";
+	else if (ms > SLO_INTERVAL_YEAR_MS)
+		bound = "at most 1 year (360 days: PostgreSQL counts a month as 30 days)";
+	if (bound)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for \"every\": %s",
-						DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(every)))),
-				 errdetail("A check runs at most once a second and at least once a year."),
+						SloShownText(DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(every))))),
+				 errdetail("\"every\" must be %s.", bound),
 				 errhint("Use an interval from '1 second' to '1 year', such as '30 seconds' or '5 minutes'.")));
 }
 
@@ -119,7 +121,7 @@ ValidateLabels(Jsonb *labels)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for \"labels\": %s",
-						JsonbToCString(NULL, &labels->root, VARSIZE(labels))),
+						SloShownText(JsonbToCString(NULL, &labels->root, VARSIZE(labels)))),
 				 errhint("labels must be a JSON object, such as '{\"category\": \"compliance\"}'.")));
 }
 
@@ -202,7 +204,7 @@ slo_add_check(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("check \"%s\" already exists", name),
+				 errmsg("check \"%s\" already exists", SloShownText(name)),
 				 errhint("Use slo_alter_check() to change it, or slo_drop_check() first.")));
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
@@ -290,7 +292,7 @@ slo_alter_check(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("check \"%s\" does not exist", name),
+				 errmsg("check \"%s\" does not exist", SloShownText(name)),
 				 errhint("SELECT name FROM slo_status() lists the checks.")));
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	old_kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
@@ -427,7 +429,7 @@ slo_drop_check(PG_FUNCTION_ARGS)
 		if (!if_exists)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("check \"%s\" does not exist", name),
+					 errmsg("check \"%s\" does not exist", SloShownText(name)),
 					 errhint("Pass if_exists => true to ignore a missing check.")));
 		SPI_finish();
 		SloLeaveBookkeeping(&bk);
