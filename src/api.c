@@ -230,11 +230,36 @@ PG_FUNCTION_INFO_V1(slo_alter_check);
  * looked up next.
  */
 static void
-LockCheckState(const SloExtension *ext, const char *name)
+LockCheckState(const SloExtension *ext, const char *name, Oid caller)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 	char	   *sql;
+	int64		withdrawn = 0;
+
+	/*
+	 * Issue 15 (harden; issue 9's leftover): a check that one of slo_guard's
+	 * own processes is running is given up by that process (cancelled at its
+	 * next 100 ms tick, its run discarded, its batch committed), so dropping or
+	 * altering it waits some 100-200 ms, not for the whole run.  Only the
+	 * check's owner may ask (the same rule as below, checked first here).
+	 * A session running the check itself (slo_run_checks in an open
+	 * transaction) is still waited for.
+	 */
+	sql = psprintf("SELECT id, owner, owner_name FROM %s.slo_check WHERE name = $1", ext->nspname);
+	values[0] = CStringGetTextDatum(name);
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		Oid			owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		char	   *owner_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+
+		SloCheckOwnership("check", name, owner, owner_name, caller);
+		withdrawn = id;
+		SloWithdrawCheck(MyDatabaseId, id, true);
+	}
 
 	sql = psprintf("SELECT s.check_id FROM %s.slo_check_state s "
 				   "JOIN %s.slo_check c ON c.id = s.check_id "
@@ -242,6 +267,8 @@ LockCheckState(const SloExtension *ext, const char *name)
 	values[0] = CStringGetTextDatum(name);
 	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "slo_guard: could not lock check state");
+	/* we hold the claim now: nobody else can start it until we commit */
+	SloWithdrawCheck(MyDatabaseId, withdrawn, false);
 }
 
 /*
@@ -282,7 +309,7 @@ slo_alter_check(PG_FUNCTION_ARGS)
 		elog(ERROR, "slo_guard: SPI_connect failed");
 
 	if (needs_state)
-		LockCheckState(&ext, name);
+		LockCheckState(&ext, name, caller);
 	sql = psprintf("SELECT id, kind, params, owner, owner_name FROM %s.slo_check "
 				   "WHERE name = $1 FOR NO KEY UPDATE", ext.nspname);
 	values[0] = CStringGetTextDatum(name);
@@ -418,7 +445,7 @@ slo_drop_check(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "slo_guard: SPI_connect failed");
 
-	LockCheckState(&ext, name);
+	LockCheckState(&ext, name, caller);
 	sql = psprintf("SELECT id, owner, owner_name FROM %s.slo_check WHERE name = $1 FOR UPDATE",
 				   ext.nspname);
 	values[0] = CStringGetTextDatum(name);
