@@ -27,8 +27,8 @@
  * "... (N more characters)", so a 10 MB name or params document never makes a
  * 10 MB message (nor a 10 MB log line).  Never cuts inside a character.
  */
-char *
-SloShownText(const char *s)
+static char *
+ShownTextN(const char *s, int max)
 {
 	int			bytes;
 	int			chars;
@@ -37,13 +37,19 @@ SloShownText(const char *s)
 	if (s == NULL)
 		return "(null)";
 	bytes = strlen(s);
-	if (bytes <= SLO_SHOWN_CHARS)
+	if (bytes <= max)
 		return (char *) s;
 	chars = pg_mbstrlen_with_len(s, bytes);
-	if (chars <= SLO_SHOWN_CHARS)
+	if (chars <= max)
 		return (char *) s;
-	cut = pg_mbcharcliplen(s, bytes, SLO_SHOWN_CHARS);
-	return psprintf("%.*s... (%d more characters)", cut, s, chars - SLO_SHOWN_CHARS);
+	cut = pg_mbcharcliplen(s, bytes, max);
+	return psprintf("%.*s... (%d more characters)", cut, s, chars - max);
+}
+
+char *
+SloShownText(const char *s)
+{
+	return ShownTextN(s, SLO_SHOWN_CHARS);
 }
 
 /* Text of a JsonbValue for messages, cut to a readable length. */
@@ -107,11 +113,16 @@ void
 SloParamErrorSpec(const char *kind, const SloParam *spec, const char *key,
 				  const char *value, const char *detail)
 {
+	/*
+	 * A safety net for values and details that kinds build themselves (most
+	 * cut their values to SLO_SHOWN_CHARS already; a parser's message can
+	 * quote the rest of a query): nothing echoed grows without bound.
+	 */
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid value for parameter \"%s\" of check kind \"%s\": %s",
-					key, kind, value),
-			 detail ? errdetail_internal("%s", detail) : 0,
+					key, kind, ShownTextN(value, 4 * SLO_SHOWN_CHARS)),
+			 detail ? errdetail_internal("%s", ShownTextN(detail, 8 * SLO_SHOWN_CHARS)) : 0,
 			 spec ? errhint("Check kind \"%s\" accepts: %s.", kind, AcceptedParams(spec)) : 0));
 }
 

@@ -44,6 +44,17 @@ SELECT slo_add_check('h_miss', 'columns_exist', jsonb_build_object('table', repe
 SELECT slo_add_check('h_arr', 'table_exists', to_jsonb(repeat('a', 1000)));
 SELECT slo_add_check('h_lab', 'table_exists', '{"tables": ["t"]}', labels => to_jsonb(repeat('l', 1000)));
 SELECT slo_add_check('h_q', 'sql', jsonb_build_object('query', 'SELECT ' || repeat('1 + ', 1000) || '1; SELECT 2'));
+-- a parser message that quotes the rest of a long query is cut too
+DO $$
+DECLARE m text; d text;
+BEGIN
+  PERFORM slo_add_check('h_unterminated', 'sql',
+    jsonb_build_object('query', 'SELECT ''' || repeat('z', 5000)));
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL;
+  RAISE NOTICE 'sqlstate %, message under 400: %, detail under 700: %, detail cut: %',
+    SQLSTATE, length(m) < 400, length(d) < 700, d LIKE '%more characters)';
+END $$;
 SELECT slo_add_objective(repeat('o', 1000), 'h_age1', 0.99);
 SELECT slo_add_objective('h_obj', repeat('c', 1000), 0.99);
 -- no message is longer than a few hundred bytes, whatever the input size
