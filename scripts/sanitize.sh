@@ -34,7 +34,11 @@ rc=${PIPESTATUS[0]}
 work=$(sed -n 's/^==> kept work dir //p' "$out" | tail -n 1)
 ub=0
 if [[ -n "$work" && -d "$work" ]]; then
-	ub=$(grep -rh 'runtime error:' "$work" 2>/dev/null | sort | uniq -c | tee /dev/stderr | wc -l)
+	# the servers' logs only (the copied sources mention the phrase too)
+	grep -rah --include='*.log' 'runtime error:' "$work" 2>/dev/null | sort | uniq -c >"$out.ub"
+	ub=$(wc -l <"$out.ub")
+	cat "$out.ub"
+	rm -f "$out.ub"
 	rm -rf "$work"
 fi
 rm -f "$out"
