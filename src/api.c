@@ -235,7 +235,7 @@ LockCheckState(const SloExtension *ext, const char *name, Oid caller)
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 	char	   *sql;
-	int64		withdrawn = 0;
+	volatile int64 withdrawn = 0;
 
 	/*
 	 * Issue 15 (harden; issue 9's leftover): a check that one of slo_guard's
@@ -265,10 +265,25 @@ LockCheckState(const SloExtension *ext, const char *name, Oid caller)
 				   "JOIN %s.slo_check c ON c.id = s.check_id "
 				   "WHERE c.name = $1 FOR UPDATE OF s", ext->nspname, ext->nspname);
 	values[0] = CStringGetTextDatum(name);
-	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "slo_guard: could not lock check state");
-	/* we hold the claim now: nobody else can start it until we commit */
-	SloWithdrawCheck(MyDatabaseId, withdrawn, false);
+
+	/*
+	 * The request stays up while we wait: every process that claims the check
+	 * meanwhile gives it up without writing its state row, so the row version
+	 * we wait for is the one we get.  It is taken back once we hold the claim,
+	 * or if the wait fails (cancel, lock_timeout), so no process skips the
+	 * check afterwards.
+	 */
+	PG_TRY();
+	{
+		if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "slo_guard: could not lock check state");
+	}
+	PG_FINALLY();
+	{
+		/* we hold the claim now (or failed): nobody else can start it until we commit */
+		SloWithdrawCheck(MyDatabaseId, withdrawn, false);
+	}
+	PG_END_TRY();
 }
 
 /*

@@ -704,7 +704,6 @@ RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before, S
 		SloOutcomeSet(out, SLO_ERROR, false, 0,
 					  "Check was dropped or altered before it ran; nothing was stored.");
 		item->claimed = false;
-		SloWithdrawConsume(check->id);
 		FinishOutcome(item, passcxt, cxt);
 		return;
 	}
@@ -813,7 +812,6 @@ RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before, S
 			/* issue 15 (harden): dropped or altered while it ran: the run is discarded */
 			check_withdrawn = false;
 			item->claimed = false;
-			SloWithdrawConsume(check->id);
 			SloOutcomeSet(out, SLO_ERROR, false, 0,
 						  "Check was dropped or altered while it ran; this run was discarded.");
 		}

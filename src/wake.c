@@ -331,19 +331,3 @@ SloCheckWithdrawn(int64 check_id)
 		return false;
 	return slo_shared->slots[my_slot].withdraw_check == check_id;
 }
-
-/*
- * A run worker gave check_id up: the request is spent for this process (so a
- * request left behind by a drop/alter that failed before it took the claim
- * skips at most one run here).
- */
-void
-SloWithdrawConsume(int64 check_id)
-{
-	if (slo_shared == NULL || my_slot < 0 || check_id == 0)
-		return;
-	SpinLockAcquire(&slo_shared->mutex);
-	if (slo_shared->slots[my_slot].withdraw_check == check_id)
-		slo_shared->slots[my_slot].withdraw_check = 0;
-	SpinLockRelease(&slo_shared->mutex);
-}

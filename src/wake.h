@@ -66,7 +66,5 @@ extern void SloWorkerWakeOnCommit(void);
  */
 extern void SloWithdrawCheck(Oid dboid, int64 check_id, bool on);
 extern bool SloCheckWithdrawn(int64 check_id);
-/* A run worker gave check_id up: its request is spent. */
-extern void SloWithdrawConsume(int64 check_id);
 
 #endif							/* SLO_WAKE_H */
