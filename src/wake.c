@@ -45,6 +45,7 @@ typedef struct SloProcSlot
 	SloProcRole role;
 	/* issue 15 (harden): a check this process must give up (drop/alter), 0 if none */
 	volatile int64 withdraw_check;
+	volatile TimestampTz withdraw_at;	/* when asked; a request older than a minute is void */
 } SloProcSlot;
 
 typedef struct SloShared
@@ -316,7 +317,10 @@ SloWithdrawCheck(Oid dboid, int64 check_id, bool on)
 		if (slot->dboid != dboid)
 			continue;
 		if (on)
+		{
+			slot->withdraw_at = GetCurrentTimestamp();
 			slot->withdraw_check = check_id;
+		}
 		else if (slot->withdraw_check == check_id)
 			slot->withdraw_check = 0;
 	}
@@ -329,5 +333,11 @@ SloCheckWithdrawn(int64 check_id)
 {
 	if (slo_shared == NULL || my_slot < 0 || check_id == 0)
 		return false;
-	return slo_shared->slots[my_slot].withdraw_check == check_id;
+	/*
+	 * A request is void after a minute: one left behind by a backend that
+	 * died while it waited (FATAL skips its cleanup) never stops the check
+	 * for long.  A live request is taken back within ~100-200 ms.
+	 */
+	return slo_shared->slots[my_slot].withdraw_check == check_id &&
+		GetCurrentTimestamp() - slo_shared->slots[my_slot].withdraw_at < 60 * USECS_PER_SEC;
 }
