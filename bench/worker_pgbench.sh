@@ -172,6 +172,9 @@ for mode in select-only tpcb-like; do
 			printf "%-12s mean tps off %.1f, on %.1f; ratio of means %.4f; median pair ratio %.4f (per pair:", m, so / n, sn / n, sn / so, med
 			for (i = 1; i <= NR; i++) printf " %s", r[i]
 			printf "); worker CPU %.2f %% of the machine\n", sc / n
+			# for bench/run (issue 15): tps with the worker against pgbench without it
+			printf "FIGURE worker_pgbench_%s_tps %.1f tps >=%.1f pgbench_without_worker=%.1f\n", m, sn / n, 0.98 * so / n, so / n
+			printf "FIGURE worker_pgbench_%s_cpu %.2f %%machine - -\n", m, sc / n
 		}'
 done
 

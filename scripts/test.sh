@@ -181,6 +181,8 @@ fail_everything() {
 WFLAGS='-Wall -Wextra -Werror'
 # Test builds carry the test-only check kinds (src/kinds/test_async.c).
 WFLAGS="$WFLAGS -DSLO_TEST_KINDS"
+# scripts/sanitize.sh adds its -fsanitize flags here (issue 15).
+WFLAGS="$WFLAGS${SLO_EXTRA_CFLAGS:+ $SLO_EXTRA_CFLAGS}"
 ASSERT_FLAGS="$WFLAGS -DUSE_ASSERT_CHECKING"
 BUILD_LOG=$WORK/build.log
 BUILT_FLAGS=

@@ -56,18 +56,18 @@ ValidateName(const char *name)
 	if (name[0] == '\0' || strlen(name) > SLO_NAME_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid check name \"%s\"", name),
+				 errmsg("invalid check name \"%s\"", SloShownText(name)),
 				 errdetail("A check name must be 1 to %d bytes long.", SLO_NAME_MAX)));
 	for (const char *c = name; *c; c++)
 		if ((unsigned char) *c < ' ' || *c == 0x7f)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid check name \"%s\"", name),
+					 errmsg("invalid check name \"%s\"", SloShownText(name)),
 					 errdetail("A check name must not contain control characters.")));
 	if (strncmp(name, "objective:", 10) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid check name \"%s\"", name),
+				 errmsg("invalid check name \"%s\"", SloShownText(name)),
 				 errdetail("Names starting with \"objective:\" are reserved for SLO burn-rate alerts.")));
 }
 
@@ -79,7 +79,7 @@ ValidateSeverity(const char *sev)
 		return psprintf("P%c", sev[1]);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid severity \"%s\"", sev),
+			 errmsg("invalid severity \"%s\"", SloShownText(sev)),
 			 errhint("Severity is one of P0, P1, P2, P3 (P0 most urgent).")));
 	return NULL;				/* keep compiler quiet */
 }
@@ -87,18 +87,20 @@ ValidateSeverity(const char *sev)
 static void
 ValidateEvery(Interval *every)
 {
-	/* months and days first: only then is the sum in microseconds safe */
-	bool		ok = every->month >= 0 && every->month <= 12 &&
-		every->day >= 0 && every->day <= 366;
-	int64		us = ok ? every->time + (int64) every->day * USECS_PER_DAY +
-		(int64) every->month * DAYS_PER_MONTH * USECS_PER_DAY : 0;
+	/* summed in double (months of 30 days), so no overflow can wrap around */
+	double		ms = SloIntervalMsDouble(every);
+	const char *bound = NULL;
 
-	if (!ok || us < USECS_PER_SEC || us > 366 * USECS_PER_DAY)
+	if (ms < 1000.0)
+		bound = "at least 1 second";
+	else if (ms > SLO_INTERVAL_YEAR_MS)
+		bound = "at most 1 year (360 days: PostgreSQL counts a month as 30 days)";
+	if (bound)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for \"every\": %s",
-						DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(every)))),
-				 errdetail("A check runs at most once a second and at least once a year."),
+						SloShownText(DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(every))))),
+				 errdetail("\"every\" must be %s.", bound),
 				 errhint("Use an interval from '1 second' to '1 year', such as '30 seconds' or '5 minutes'.")));
 }
 
@@ -119,7 +121,7 @@ ValidateLabels(Jsonb *labels)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for \"labels\": %s",
-						JsonbToCString(NULL, &labels->root, VARSIZE(labels))),
+						SloShownText(JsonbToCString(NULL, &labels->root, VARSIZE(labels)))),
 				 errhint("labels must be a JSON object, such as '{\"category\": \"compliance\"}'.")));
 }
 
@@ -202,7 +204,7 @@ slo_add_check(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("check \"%s\" already exists", name),
+				 errmsg("check \"%s\" already exists", SloShownText(name)),
 				 errhint("Use slo_alter_check() to change it, or slo_drop_check() first.")));
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
@@ -228,18 +230,60 @@ PG_FUNCTION_INFO_V1(slo_alter_check);
  * looked up next.
  */
 static void
-LockCheckState(const SloExtension *ext, const char *name)
+LockCheckState(const SloExtension *ext, const char *name, Oid caller)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 	char	   *sql;
+	volatile int64 withdrawn = 0;
+
+	/*
+	 * Issue 15 (harden; issue 9's leftover): a check that one of slo_guard's
+	 * own processes is running is given up by that process (cancelled at its
+	 * next 100 ms tick, its run discarded, its batch committed), so dropping or
+	 * altering it waits some 100-200 ms, not for the whole run.  Only the
+	 * check's owner may ask (the same rule as below, checked first here).
+	 * A session running the check itself (slo_run_checks in an open
+	 * transaction) is still waited for.
+	 */
+	sql = psprintf("SELECT id, owner, owner_name FROM %s.slo_check WHERE name = $1", ext->nspname);
+	values[0] = CStringGetTextDatum(name);
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		Oid			owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		char	   *owner_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+
+		SloCheckOwnership("check", name, owner, owner_name, caller);
+		withdrawn = id;
+		SloWithdrawCheck(MyDatabaseId, id, true);
+	}
 
 	sql = psprintf("SELECT s.check_id FROM %s.slo_check_state s "
 				   "JOIN %s.slo_check c ON c.id = s.check_id "
 				   "WHERE c.name = $1 FOR UPDATE OF s", ext->nspname, ext->nspname);
 	values[0] = CStringGetTextDatum(name);
-	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "slo_guard: could not lock check state");
+
+	/*
+	 * The request stays up while we wait: every process that claims the check
+	 * meanwhile gives it up without writing its state row, so the row version
+	 * we wait for is the one we get.  It is taken back once we hold the claim,
+	 * or if the wait fails (cancel, lock_timeout), so no process skips the
+	 * check afterwards.
+	 */
+	PG_TRY();
+	{
+		if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "slo_guard: could not lock check state");
+	}
+	PG_FINALLY();
+	{
+		/* we hold the claim now (or failed): nobody else can start it until we commit */
+		SloWithdrawCheck(MyDatabaseId, withdrawn, false);
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -280,7 +324,7 @@ slo_alter_check(PG_FUNCTION_ARGS)
 		elog(ERROR, "slo_guard: SPI_connect failed");
 
 	if (needs_state)
-		LockCheckState(&ext, name);
+		LockCheckState(&ext, name, caller);
 	sql = psprintf("SELECT id, kind, params, owner, owner_name FROM %s.slo_check "
 				   "WHERE name = $1 FOR NO KEY UPDATE", ext.nspname);
 	values[0] = CStringGetTextDatum(name);
@@ -290,7 +334,7 @@ slo_alter_check(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("check \"%s\" does not exist", name),
+				 errmsg("check \"%s\" does not exist", SloShownText(name)),
 				 errhint("SELECT name FROM slo_status() lists the checks.")));
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	old_kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
@@ -416,7 +460,7 @@ slo_drop_check(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "slo_guard: SPI_connect failed");
 
-	LockCheckState(&ext, name);
+	LockCheckState(&ext, name, caller);
 	sql = psprintf("SELECT id, owner, owner_name FROM %s.slo_check WHERE name = $1 FOR UPDATE",
 				   ext.nspname);
 	values[0] = CStringGetTextDatum(name);
@@ -427,7 +471,7 @@ slo_drop_check(PG_FUNCTION_ARGS)
 		if (!if_exists)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("check \"%s\" does not exist", name),
+					 errmsg("check \"%s\" does not exist", SloShownText(name)),
 					 errhint("Pass if_exists => true to ignore a missing check.")));
 		SPI_finish();
 		SloLeaveBookkeeping(&bk);

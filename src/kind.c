@@ -66,7 +66,7 @@ SloGetKind(const char *name)
 	if (k == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown check kind \"%s\"", name),
+				 errmsg("unknown check kind \"%s\"", SloShownText(name)),
 				 errhint("Known kinds are: %s.", KindList())));
 	return k;
 }

@@ -153,7 +153,7 @@ SloObjectiveRefuseKind(const char *kindname)
 	if (kindname != NULL && strcmp(kindname, "objective") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("check kind \"%s\" is internal", kindname),
+				 errmsg("check kind \"%s\" is internal", SloShownText(kindname)),
 				 errdetail("Checks of kind \"objective\" are created with an objective and evaluate its burn rates."),
 				 errhint("Use slo_add_objective() to add an objective.")));
 }
@@ -166,7 +166,7 @@ SloObjectiveRefuseInternal(const char *checkname, const char *kindname)
 									  strlen(SLO_OBJECTIVE_PREFIX)) == 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("check \"%s\" belongs to an objective", checkname),
+				 errmsg("check \"%s\" belongs to an objective", SloShownText(checkname)),
 				 errdetail("It evaluates the objective's burn rates and carries its alert."),
 				 errhint("Use slo_alter_objective() or slo_drop_objective().")));
 }
@@ -203,13 +203,13 @@ ValidateObjectiveName(const char *name)
 	if (name[0] == '\0' || strlen(name) > SLO_OBJECTIVE_NAME_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid objective name \"%s\"", name),
+				 errmsg("invalid objective name \"%s\"", SloShownText(name)),
 				 errhint("An objective name is 1 to %d bytes long.", SLO_OBJECTIVE_NAME_MAX)));
 	for (const char *c = name; *c; c++)
 		if ((unsigned char) *c < ' ' || *c == 0x7f)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid objective name \"%s\"", name),
+					 errmsg("invalid objective name \"%s\"", SloShownText(name)),
 					 errhint("An objective name must not contain control characters.")));
 }
 
@@ -335,14 +335,14 @@ slo_add_objective(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("check \"%s\" does not exist", check_name),
+				 errmsg("check \"%s\" does not exist", SloShownText(check_name)),
 				 errhint("An objective measures the results of an existing check: SELECT name FROM slo_status() lists them.")));
 	check_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	if (kind != NULL && strcmp(kind, "objective") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for \"check_name\": \"%s\"", check_name),
+				 errmsg("invalid value for \"check_name\": \"%s\"", SloShownText(check_name)),
 				 errdetail("That check evaluates another objective's burn rates."),
 				 errhint("Name the check whose results the objective measures.")));
 
@@ -368,7 +368,7 @@ slo_add_objective(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("objective \"%s\" already exists", name),
+				 errmsg("objective \"%s\" already exists", SloShownText(name)),
 				 errhint("Use slo_alter_objective() to change it, or slo_drop_objective() first.")));
 	internal_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
@@ -400,7 +400,7 @@ slo_add_objective(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("objective \"%s\" already exists", name),
+				 errmsg("objective \"%s\" already exists", SloShownText(name)),
 				 errhint("Use slo_alter_objective() to change it, or slo_drop_objective() first.")));
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
@@ -456,7 +456,7 @@ LockObjective(const SloExtension *ext, const char *name, bool missing_ok, Oid ca
 			return false;
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("objective \"%s\" does not exist", name),
+				 errmsg("objective \"%s\" does not exist", SloShownText(name)),
 				 errhint("SELECT name FROM slo_objective_status() lists the objectives.")));
 	}
 	*id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

@@ -22,23 +22,43 @@
 
 #include "params.h"
 
-#define SLO_MAX_SHOWN_VALUE 100
+/*
+ * Text echoed in an error message: at most SLO_SHOWN_CHARS characters, then
+ * "... (N more characters)", so a 10 MB name or params document never makes a
+ * 10 MB message (nor a 10 MB log line).  Never cuts inside a character.
+ */
+static char *
+ShownTextN(const char *s, int max)
+{
+	int			bytes;
+	int			chars;
+	int			cut;
+
+	if (s == NULL)
+		return "(null)";
+	bytes = strlen(s);
+	if (bytes <= max)
+		return (char *) s;
+	chars = pg_mbstrlen_with_len(s, bytes);
+	if (chars <= max)
+		return (char *) s;
+	cut = pg_mbcharcliplen(s, bytes, max);
+	return psprintf("%.*s... (%d more characters)", cut, s, chars - max);
+}
+
+char *
+SloShownText(const char *s)
+{
+	return ShownTextN(s, SLO_SHOWN_CHARS);
+}
 
 /* Text of a JsonbValue for messages, cut to a readable length. */
 static char *
 JsonbValueText(JsonbValue *v)
 {
 	Jsonb	   *jb = JsonbValueToJsonb(v);
-	char	   *s = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
 
-	if (strlen(s) > SLO_MAX_SHOWN_VALUE)
-	{
-		int			len = pg_mbcliplen(s, strlen(s), SLO_MAX_SHOWN_VALUE);
-
-		s[len] = '\0';
-		s = psprintf("%s...", s);
-	}
-	return s;
+	return SloShownText(JsonbToCString(NULL, &jb->root, VARSIZE(jb)));
 }
 
 static const char *
@@ -93,11 +113,16 @@ void
 SloParamErrorSpec(const char *kind, const SloParam *spec, const char *key,
 				  const char *value, const char *detail)
 {
+	/*
+	 * A safety net for values and details that kinds build themselves (most
+	 * cut their values to SLO_SHOWN_CHARS already; a parser's message can
+	 * quote the rest of a query): nothing echoed grows without bound.
+	 */
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid value for parameter \"%s\" of check kind \"%s\": %s",
-					key, kind, value),
-			 detail ? errdetail_internal("%s", detail) : 0,
+					key, kind, ShownTextN(value, 4 * SLO_SHOWN_CHARS)),
+			 detail ? errdetail_internal("%s", ShownTextN(detail, 8 * SLO_SHOWN_CHARS)) : 0,
 			 spec ? errhint("Check kind \"%s\" accepts: %s.", kind, AcceptedParams(spec)) : 0));
 }
 
@@ -159,9 +184,53 @@ IsStringObject(JsonbValue *v)
 	return true;
 }
 
+/*
+ * An interval's length in milliseconds as a double, the way PostgreSQL
+ * compares intervals (a month is 30 days, a day 24 hours).  Summed in double,
+ * so "116834123 years 8 months" is a huge number, not an int64 overflow that
+ * wraps around to "2 hours".
+ */
+double
+SloIntervalMsDouble(const Interval *iv)
+{
+	return (double) iv->time / 1000.0 +
+		(double) iv->day * (double) SLO_MSECS_PER_DAY +
+		(double) iv->month * (double) DAYS_PER_MONTH * (double) SLO_MSECS_PER_DAY;
+}
+
+/*
+ * A bound in milliseconds as words: "1 year", "30 days", "1 second",
+ * "1 millisecond".  A year is 12 months of 30 days, as interval comparison has it.
+ */
+char *
+SloIntervalBoundText(double ms)
+{
+	static const struct
+	{
+		double		ms;
+		const char *unit;
+	}			units[] = {
+		{SLO_INTERVAL_YEAR_MS, "year"},
+		{(double) SLO_MSECS_PER_DAY, "day"},
+		{3600.0 * 1000, "hour"},
+		{60.0 * 1000, "minute"},
+		{1000.0, "second"},
+		{1.0, "millisecond"},
+	};
+
+	for (int i = 0; i < (int) lengthof(units); i++)
+	{
+		double		n = ms / units[i].ms;
+
+		if (n >= 1 && n == floor(n))
+			return psprintf("%.0f %s%s", n, units[i].unit, n == 1 ? "" : "s");
+	}
+	return psprintf("%g milliseconds", ms);
+}
+
 /* Parse an interval string without throwing; false if it is not one. */
 static bool
-ParseIntervalMs(const char *str, int64 *ms)
+ParseIntervalMsDouble(const char *str, double *ms)
 {
 	Interval   *iv;
 	volatile bool ok = true;
@@ -173,9 +242,7 @@ ParseIntervalMs(const char *str, int64 *ms)
 												   CStringGetDatum(str),
 												   ObjectIdGetDatum(InvalidOid),
 												   Int32GetDatum(-1)));
-		*ms = (iv->time +
-			   (int64) iv->day * USECS_PER_DAY +
-			   (int64) iv->month * DAYS_PER_MONTH * USECS_PER_DAY) / 1000;
+		*ms = SloIntervalMsDouble(iv);
 	}
 	PG_CATCH();
 	{
@@ -186,6 +253,23 @@ ParseIntervalMs(const char *str, int64 *ms)
 	}
 	PG_END_TRY();
 	return ok;
+}
+
+/* The same in int64 milliseconds, saturated (validated params are in range). */
+static bool
+ParseIntervalMs(const char *str, int64 *ms)
+{
+	double		d;
+
+	if (!ParseIntervalMsDouble(str, &d))
+		return false;
+	if (d >= (double) PG_INT64_MAX / 2)
+		*ms = PG_INT64_MAX / 2;
+	else if (d <= (double) PG_INT64_MIN / 2)
+		*ms = PG_INT64_MIN / 2;
+	else
+		*ms = (int64) d;
+	return true;
 }
 
 static bool
@@ -260,17 +344,26 @@ ValidateOne(const char *kind, const SloParam *spec, const SloParam *p, JsonbValu
 			break;
 		case SLO_PARAM_INTERVAL:
 			{
-				int64		ms;
+				double		ms;
+				double		lo = p->min <= p->max ? p->min : SLO_INTERVAL_MIN_MS;
+				double		hi = p->min <= p->max ? p->max : SLO_INTERVAL_MAX_MS;
 				char	   *s;
 
 				if (v->type != jbvString)
 					TypeError(kind, spec, p, v);
 				s = pnstrdup(v->val.string.val, v->val.string.len);
-				if (!ParseIntervalMs(s, &ms))
+				if (!ParseIntervalMsDouble(s, &ms))
 					TypeError(kind, spec, p, v);
-				if (ms <= 0)
+				if (ms < lo)
 					SloParamErrorSpec(kind, spec, p->key, JsonbValueText(v),
-								  "The interval must be positive.");
+									  psprintf("The interval must be at least %s.",
+											   SloIntervalBoundText(lo)));
+				if (ms > hi)
+					SloParamErrorSpec(kind, spec, p->key, JsonbValueText(v),
+									  psprintf("The interval must be at most %s%s.",
+											   SloIntervalBoundText(hi),
+											   hi == SLO_INTERVAL_YEAR_MS ?
+											   " (360 days: PostgreSQL counts a month as 30 days)" : ""));
 				break;
 			}
 		case SLO_PARAM_URL:
@@ -306,10 +399,8 @@ SloValidateParams(const char *kind, const SloParam *spec, Jsonb *params)
 
 	if (!JB_ROOT_IS_OBJECT(params) || JB_ROOT_IS_SCALAR(params))
 	{
-		char	   *txt = JsonbToCString(NULL, &params->root, VARSIZE(params));
+		char	   *txt = SloShownText(JsonbToCString(NULL, &params->root, VARSIZE(params)));
 
-		if (strlen(txt) > SLO_MAX_SHOWN_VALUE)
-			txt = psprintf("%.*s...", pg_mbcliplen(txt, strlen(txt), SLO_MAX_SHOWN_VALUE), txt);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("params of check kind \"%s\" must be a JSON object, not %s", kind, txt),
@@ -332,7 +423,8 @@ SloValidateParams(const char *kind, const SloParam *spec, Jsonb *params)
 		if (p->key == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown parameter \"%s\" for check kind \"%s\"", key, kind),
+					 errmsg("unknown parameter \"%s\" for check kind \"%s\"",
+							SloShownText(key), kind),
 					 errhint("Check kind \"%s\" accepts: %s.", kind, AcceptedParams(spec))));
 		tok = JsonbIteratorNext(&it, &v, true);
 		Assert(tok == WJB_VALUE);
@@ -350,7 +442,7 @@ SloValidateParams(const char *kind, const SloParam *spec, Jsonb *params)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("check kind \"%s\" requires parameter \"%s\"", kind, spec[i].key),
 					 errdetail("The params given were %s.",
-							   JsonbToCString(NULL, &params->root, VARSIZE(params))),
+							   SloShownText(JsonbToCString(NULL, &params->root, VARSIZE(params)))),
 					 errhint("Check kind \"%s\" accepts: %s.", kind, AcceptedParams(spec))));
 	pfree(seen);
 }

@@ -16,7 +16,8 @@ typedef enum SloParamType
 	SLO_PARAM_NUMBER,			/* JSON number, checked against min/max */
 	SLO_PARAM_INTEGER,			/* JSON number without fraction, min/max */
 	SLO_PARAM_BOOL,				/* JSON true/false */
-	SLO_PARAM_INTERVAL,			/* JSON string accepted by interval_in, > 0 */
+	SLO_PARAM_INTERVAL,			/* JSON string accepted by interval_in; min/max
+								 * in milliseconds (SLO_NO_RANGE: 1 ms to 1 year) */
 	SLO_PARAM_URL,				/* JSON string, http:// or https:// URL */
 	SLO_PARAM_OBJECT,			/* JSON object of string values */
 	SLO_PARAM_STRING_ARRAY,		/* array of strings (may be empty) */
@@ -36,6 +37,28 @@ typedef struct SloParam
 #define SLO_PARAM_END {NULL, SLO_PARAM_STRING, false, 0, -1}
 /* No range limit. */
 #define SLO_NO_RANGE 0, -1
+
+/* One year as interval comparison counts it (12 months of 30 days), in ms. */
+#define SLO_INTERVAL_YEAR_MS (12.0 * 30 * 24 * 3600 * 1000)
+#define SLO_MSECS_PER_DAY (24.0 * 3600 * 1000)
+#define SLO_INTERVAL_MIN_MS 1.0
+#define SLO_INTERVAL_MAX_MS SLO_INTERVAL_YEAR_MS
+/* Interval params from 1 second to 1 year (max_age, window, max_lag). */
+#define SLO_INTERVAL_SECOND_TO_YEAR 1000.0, SLO_INTERVAL_YEAR_MS
+
+/* Characters of user text echoed in an error message before the cut. */
+#define SLO_SHOWN_CHARS 64
+
+/*
+ * User text for an error message: at most SLO_SHOWN_CHARS characters, then
+ * "... (N more characters)".  Returns s itself when short enough.
+ */
+extern char *SloShownText(const char *s);
+
+/* An interval's length in milliseconds (months of 30 days), in double: no overflow. */
+extern double SloIntervalMsDouble(const Interval *iv);
+/* A bound in milliseconds as words: "1 year", "1 second", "1 millisecond". */
+extern char *SloIntervalBoundText(double ms);
 
 /*
  * Validate params against a kind's table: object shape, unknown keys, missing

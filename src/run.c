@@ -72,6 +72,7 @@
 #include "kind.h"
 #include "objective.h"		/* issue 13: SloObjectivesRecord */
 #include "run.h"
+#include "wake.h"		/* issue 15: SloCheckWithdrawn */
 
 #define SLO_SUMMARY_STORED_MAX 1000
 
@@ -110,6 +111,9 @@ typedef struct SloRunItem
 static bool pass_running = false;
 static int	check_depth = 0;		/* > 0 while a check's code runs */
 static const char *running_check = NULL;
+/* issue 15 (harden): the id of the check running now, and whether a drop/alter withdrew it */
+static volatile int64 running_check_id = 0;
+static volatile sig_atomic_t check_withdrawn = false;
 
 /* ---- per-check timeout ---- */
 
@@ -131,9 +135,13 @@ static void
 CheckTimeoutHandler(void)
 {
 	bool		late = GetCurrentTimestamp() >= check_deadline;
+	/* issue 15 (harden): a drop/alter of this check asked us to give it up */
+	bool		withdrawn = SloCheckWithdrawn(running_check_id);
 
-	if (!late && !cancel_seen)
+	if (!late && !cancel_seen && !withdrawn)
 		return;
+	if (withdrawn)
+		check_withdrawn = true;
 	if (late)
 		check_timed_out = true;
 	InterruptPending = true;
@@ -691,8 +699,19 @@ RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before, S
 		return;
 	}
 
+	/* issue 15 (harden): dropped or altered after it was claimed: not run, not stored */
+	if (phase != SLO_PHASE_FINISH && SloCheckWithdrawn(check->id))
+	{
+		SloOutcomeSet(out, SLO_ERROR, false, 0,
+					  "Check was dropped or altered before it ran; nothing was stored.");
+		item->claimed = false;
+		FinishOutcome(item, passcxt, cxt);
+		return;
+	}
+
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
+	check_withdrawn = false;
 	PG_TRY();
 	{
 		Oid			saved_user;
@@ -712,6 +731,7 @@ RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before, S
 							   saved_sec | SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
 		running_check = check->name;
+		running_check_id = check->id;
 		check_depth++;
 		entered = true;
 		ArmCheckTimeout(arm_ms);
@@ -743,8 +763,9 @@ RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before, S
 		check_depth--;
 		entered = false;
 		running_check = NULL;
+		running_check_id = 0;
 		/* caught its cancel, or the timer fired after its last interrupt check */
-		if (check_timed_out || cancel_seen)
+		if (check_timed_out || cancel_seen || check_withdrawn)
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
 					 errmsg("check ran past its timeout")));
@@ -764,6 +785,7 @@ RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before, S
 		if (entered)
 			check_depth--;
 		running_check = NULL;
+		running_check_id = 0;
 		timed_out = check_timed_out;
 		check_timed_out = false;
 		MemoryContextSwitchTo(cxt);
@@ -786,7 +808,15 @@ RunOne(SloRunItem *item, MemoryContext passcxt, const HeldLocks *locks_before, S
 		QueryCancelPending = false;
 		AsyncGiveUp(item);
 
-		if (timed_out)
+		if (check_withdrawn)
+		{
+			/* issue 15 (harden): dropped or altered while it ran: the run is discarded */
+			check_withdrawn = false;
+			item->claimed = false;
+			SloOutcomeSet(out, SLO_ERROR, false, 0,
+						  "Check was dropped or altered while it ran; this run was discarded.");
+		}
+		else if (timed_out)
 			SloOutcomeSet(out, SLO_ERROR, false, 0,
 						  "Check timed out after %d ms and was cancelled.", timeout_ms);
 		else
@@ -1032,6 +1062,29 @@ WriteResults(const SloExtension *ext, SloRunItem *items, int n)
 	}
 }
 
+/*
+ * Issue 15: a check that enters `error` is logged once, by the process that ran
+ * it (LOG, so the DBA sees a broken check without reading slo_result); while it
+ * stays in error nothing more is logged, however many passes run it (its
+ * results are in slo_result).  It is logged again after it left `error`.
+ */
+static void
+LogNewErrors(SloRunItem *items, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		SloRunItem *it = &items[i];
+
+		if (!it->claimed || it->out.status != SLO_ERROR ||
+			(it->had_status && it->prev_status == SLO_ERROR))
+			continue;
+		ereport(LOG,
+				(errmsg("slo_guard check \"%s\" is in error: %s",
+						SloShownText(it->check.name), SloClipText(it->out.summary, 300)),
+				 errdetail("Logged once when the check enters error, not at every run while it stays there; its results are in slo_result.")));
+	}
+}
+
 /* Write the new state of every check run, in one statement. */
 static void
 WriteState(const SloExtension *ext, SloRunItem *items, int n)
@@ -1092,6 +1145,7 @@ WriteState(const SloExtension *ext, SloRunItem *items, int n)
 				   "WHERE s.check_id = u.check_id", ext->nspname);
 	if (SPI_execute_with_args(sql, NSTATE, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "slo_guard: could not record check state");
+	LogNewErrors(items, n);		/* issue 15: once per error streak */
 #undef NSTATE
 }
 

@@ -43,6 +43,9 @@ typedef struct SloProcSlot
 	pid_t		pid;
 	Latch	   *latch;
 	SloProcRole role;
+	/* issue 15 (harden): a check this process must give up (drop/alter), 0 if none */
+	volatile int64 withdraw_check;
+	volatile TimestampTz withdraw_at;	/* when asked; a request older than a minute is void */
 } SloProcSlot;
 
 typedef struct SloShared
@@ -228,6 +231,7 @@ SloClaimProcSlot(SloProcRole role)
 		slo_shared->slots[free_slot].pid = MyProcPid;
 		slo_shared->slots[free_slot].latch = MyLatch;
 		slo_shared->slots[free_slot].role = role;
+		slo_shared->slots[free_slot].withdraw_check = 0;
 		my_slot = free_slot;
 	}
 	SpinLockRelease(&slo_shared->mutex);
@@ -290,4 +294,50 @@ SloWorkerWakeOnCommit(void)
 		wake_callback_registered = true;
 	}
 	wake_pending = true;
+}
+
+/*
+ * Issue 15 (harden; issue 9's "drop/alter of a running check does not wait"):
+ * slo_drop_check / slo_alter_check ask this database's slo_guard processes to
+ * give up check_id (on) before they wait for its claim, and take the request
+ * back (off) once they hold it.  A run worker that is running the check
+ * cancels it at its next timer tick (100 ms) and stores nothing for that run;
+ * one that claimed it but has not started it does not start it.
+ */
+void
+SloWithdrawCheck(Oid dboid, int64 check_id, bool on)
+{
+	if (slo_shared == NULL || check_id == 0)
+		return;
+	SpinLockAcquire(&slo_shared->mutex);
+	for (int i = 0; i < slo_shared->nslots; i++)
+	{
+		SloProcSlot *slot = &slo_shared->slots[i];
+
+		if (slot->dboid != dboid)
+			continue;
+		if (on)
+		{
+			slot->withdraw_at = GetCurrentTimestamp();
+			slot->withdraw_check = check_id;
+		}
+		else if (slot->withdraw_check == check_id)
+			slot->withdraw_check = 0;
+	}
+	SpinLockRelease(&slo_shared->mutex);
+}
+
+/* Must this process give up check_id?  Safe in a signal handler (one read). */
+bool
+SloCheckWithdrawn(int64 check_id)
+{
+	if (slo_shared == NULL || my_slot < 0 || check_id == 0)
+		return false;
+	/*
+	 * A request is void after a minute: one left behind by a backend that
+	 * died while it waited (FATAL skips its cleanup) never stops the check
+	 * for long.  A live request is taken back within ~100-200 ms.
+	 */
+	return slo_shared->slots[my_slot].withdraw_check == check_id &&
+		GetCurrentTimestamp() - slo_shared->slots[my_slot].withdraw_at < 60 * USECS_PER_SEC;
 }

@@ -59,4 +59,12 @@ extern void SloWakeDatabase(Oid dboid);
  */
 extern void SloWorkerWakeOnCommit(void);
 
+/*
+ * Issue 15 (harden): ask the slo_guard processes of dboid to give up a running
+ * or claimed check (on), or take the request back (off); and, in a run worker,
+ * whether it was asked to give up check_id (signal-safe).
+ */
+extern void SloWithdrawCheck(Oid dboid, int64 check_id, bool on);
+extern bool SloCheckWithdrawn(int64 check_id);
+
 #endif							/* SLO_WAKE_H */

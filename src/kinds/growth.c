@@ -498,7 +498,9 @@ FitStoreTrim(const SloCheck *check, GrowthTable *t, int n, TimestampTz now)
 			continue;
 		oids[nstore] = ObjectIdGetDatum(g->relid);
 		bytes[nstore] = Int64GetDatum(g->bytes);
-		rows[nstore] = Int64GetDatum((int64) rint(g->rows));
+		/* issue 15 (UBSan): reltuples may be NaN or Infinity (a hand-written catalog row) */
+		rows[nstore] = Int64GetDatum(!isfinite(g->rows) || g->rows < 0 ? 0 :
+									 g->rows >= 9.2e18 ? PG_INT64_MAX : (int64) rint(g->rows));
 		/* the first sample of its UTC day is kept longer */
 		daily[nstore] = BoolGetDatum(g->last_at == 0 ||
 									 g->last_at / USECS_PER_DAY < now / USECS_PER_DAY);

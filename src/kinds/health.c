@@ -433,7 +433,7 @@ const SloKind SloKindWraparound = {
 #define LONG_MAX_AGE_DEFAULT_MS (5 * 60 * 1000)
 
 static const SloParam long_transactions_params[] = {
-	{"max_age", SLO_PARAM_INTERVAL, false, SLO_NO_RANGE},
+	{"max_age", SLO_PARAM_INTERVAL, false, SLO_INTERVAL_SECOND_TO_YEAR},
 	{"include_idle", SLO_PARAM_BOOL, false, SLO_NO_RANGE},
 	SLO_PARAM_END
 };

@@ -60,7 +60,7 @@
 #define MAX_LISTED 20
 
 static const SloParam params[] = {
-	{"max_lag", SLO_PARAM_INTERVAL, false, SLO_NO_RANGE},
+	{"max_lag", SLO_PARAM_INTERVAL, false, SLO_INTERVAL_SECOND_TO_YEAR},
 	{"slot_max_bytes", SLO_PARAM_INTEGER, false, 0, DBL_MAX},
 	SLO_PARAM_END
 };

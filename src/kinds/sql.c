@@ -27,6 +27,8 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "utils/builtins.h"
@@ -37,9 +39,6 @@
 #include "kind.h"
 
 #define KIND_NAME "sql"
-
-/* The query text is cut to this length in error messages. */
-#define MAX_SHOWN_QUERY 100
 
 static const SloParam params[] = {
 	{"query", SLO_PARAM_STRING, true, SLO_NO_RANGE},
@@ -62,13 +61,14 @@ Num(double d)
 static char *
 ShownQuery(const char *query)
 {
+	char	   *shown = SloShownText(query);
 	size_t		len = strlen(query);
 
-	if (len > MAX_SHOWN_QUERY)
+	if (shown != query)
 	{
-		int			cut = pg_mbcliplen(query, len, MAX_SHOWN_QUERY);
+		int			cut = pg_mbcharcliplen(query, len, SLO_SHOWN_CHARS);
 
-		return psprintf("%s...", quote_literal_cstr(pnstrdup(query, cut)));
+		return psprintf("%s%s", quote_literal_cstr(pnstrdup(query, cut)), shown + cut);
 	}
 	return quote_literal_cstr(query);
 }
@@ -106,6 +106,23 @@ ParseQuery(const char *query)
 		SloParamError(KIND_NAME, "query", ShownQuery(query),
 					  psprintf("The query does not parse: %s.", edata->message));
 	return stmts;
+}
+
+/*
+ * Does a raw parse tree hold a row-locking clause (FOR UPDATE / NO KEY UPDATE /
+ * SHARE / KEY SHARE) anywhere: a subquery in FROM, a sublink, a CTE?  A check
+ * runs read-only, so such a query would fail at every run; it is refused when
+ * added instead.
+ */
+static bool
+HasLockingClause(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	check_stack_depth();
+	if (IsA(node, SelectStmt) && ((SelectStmt *) node)->lockingClause != NIL)
+		return true;
+	return raw_expression_tree_walker(node, HasLockingClause, context);
 }
 
 /* Is a raw statement a plain read: SELECT, WITH ... SELECT or VALUES? */
@@ -150,6 +167,10 @@ sql_validate(Jsonb *p)
 	if (!IsPlainSelect(linitial_node(RawStmt, stmts)->stmt))
 		SloParamError(KIND_NAME, "query", ShownQuery(query),
 					  "The query must be a single SELECT, WITH or VALUES statement that only reads (no INTO, FOR UPDATE or data-modifying WITH).");
+	/* only a SELECT tree is walked: the raw walker knows its nodes */
+	if (HasLockingClause(linitial_node(RawStmt, stmts)->stmt, NULL))
+		SloParamError(KIND_NAME, "query", ShownQuery(query),
+					  "The query locks rows (FOR UPDATE, FOR NO KEY UPDATE, FOR SHARE or FOR KEY SHARE, here or in a subquery); a check runs read-only, so it would fail at every run.");
 
 	if (SloParamNumber(p, "warn_above", &warn) &&
 		SloParamNumber(p, "fail_above", &fail) && warn > fail)

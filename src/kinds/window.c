@@ -60,7 +60,7 @@
 
 static const SloParam params[] = {
 	{"of", SLO_PARAM_STRING, true, SLO_NO_RANGE},
-	{"window", SLO_PARAM_INTERVAL, true, SLO_NO_RANGE},
+	{"window", SLO_PARAM_INTERVAL, true, SLO_INTERVAL_SECOND_TO_YEAR},
 	{"percentile", SLO_PARAM_NUMBER, false, 0, 1},
 	{"fail_rate", SLO_PARAM_BOOL, false, SLO_NO_RANGE},
 	{"warn_above", SLO_PARAM_NUMBER, false, SLO_NO_RANGE},
