@@ -37,14 +37,16 @@ SELECT pg_catalog.set_config('slo_guard_upgrade.members', coalesce(
 CREATE TABLE slo_check_secret (
     check_id bigint PRIMARY KEY
              REFERENCES slo_check (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+    owner    regrole NOT NULL,
     headers  jsonb NOT NULL DEFAULT '{}'
 );
+COMMENT ON COLUMN slo_check_secret.owner IS
+  'the check''s owner (kept equal to slo_check.owner by trigger slo_check_secret_split); its members see the row';
 COMMENT ON TABLE slo_check_secret IS
   'slo_guard: secret param values of checks (http header values), readable by the check''s owner and superusers only';
 ALTER TABLE slo_check_secret ENABLE ROW LEVEL SECURITY;
 CREATE POLICY slo_check_secret_owner ON slo_check_secret
-    USING (EXISTS (SELECT 1 FROM slo_check c
-                    WHERE c.id = check_id AND pg_catalog.pg_has_role(current_user, c.owner::oid, 'MEMBER')));
+    USING (pg_catalog.pg_has_role(current_user, owner::oid, 'MEMBER'));
 COMMENT ON POLICY slo_check_secret_owner ON slo_check_secret IS
   'slo_guard: a check''s secrets are visible to members of its owner only';
 SELECT pg_catalog.pg_extension_config_dump('slo_check_secret', '');
@@ -69,6 +71,9 @@ BEGIN
     IF NEW.kind <> 'http' OR jsonb_typeof(hdrs) IS DISTINCT FROM 'object' THEN
         RETURN NEW;
     END IF;
+    IF TG_OP = 'UPDATE' AND NEW.owner IS DISTINCT FROM OLD.owner THEN
+        UPDATE @extschema@.slo_check_secret s SET owner = NEW.owner WHERE s.check_id = NEW.id;
+    END IF;
     SELECT s.headers INTO stored FROM @extschema@.slo_check_secret s WHERE s.check_id = NEW.id;
     FOR k, v IN SELECT e.key, e.value FROM jsonb_each(hdrs) e LOOP
         IF v = '"********"'::jsonb THEN
@@ -83,8 +88,9 @@ BEGIN
     END LOOP;
     NEW.params := jsonb_set(NEW.params, '{headers}', shown);
     IF fresh THEN
-        INSERT INTO @extschema@.slo_check_secret AS s (check_id, headers) VALUES (NEW.id, secret)
-            ON CONFLICT (check_id) DO UPDATE SET headers = EXCLUDED.headers;
+        INSERT INTO @extschema@.slo_check_secret AS s (check_id, owner, headers)
+            VALUES (NEW.id, NEW.owner, secret)
+            ON CONFLICT (check_id) DO UPDATE SET owner = EXCLUDED.owner, headers = EXCLUDED.headers;
     END IF;
     RETURN NEW;
 END
@@ -93,7 +99,7 @@ COMMENT ON FUNCTION slo_check_secret_split() IS
   'slo_guard: trigger function moving an http check''s header values from slo_check.params to slo_check_secret';
 REVOKE ALL ON FUNCTION slo_check_secret_split() FROM PUBLIC;
 CREATE TRIGGER slo_check_secret_split
-    BEFORE INSERT OR UPDATE OF kind, params ON slo_check
+    BEFORE INSERT OR UPDATE OF kind, params, owner ON slo_check
     FOR EACH ROW EXECUTE FUNCTION slo_check_secret_split();
 COMMENT ON TRIGGER slo_check_secret_split ON slo_check IS
   'slo_guard: http header values are stored in slo_check_secret, slo_check.params shows ********';
