@@ -103,6 +103,10 @@ CREATE TRIGGER slo_check_secret_split
     FOR EACH ROW EXECUTE FUNCTION slo_check_secret_split();
 COMMENT ON TRIGGER slo_check_secret_split ON slo_check IS
   'slo_guard: http header values are stored in slo_check_secret, slo_check.params shows ********';
+-- Issue 9 leftover (the worker's batched path, parked probes): every batch claims the
+-- earliest due checks and asks for the next due time (ORDER BY next_run LIMIT n ... SKIP
+-- LOCKED); with an index that is an index scan instead of a sort of every check.
+CREATE INDEX slo_check_state_next_run ON slo_check_state (next_run);
 -- (end of issue 11, probes)
 -- (end of issue 11)
 

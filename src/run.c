@@ -1151,6 +1151,7 @@ typedef struct SloPass
 	HeldLocks	locks_before;
 	SloBookkeeping bk;
 	bool		park;			/* park started async checks (SloAsyncDefer, batches only) */
+	bool		wrote_event;	/* an alert opened or resolved in this pass */
 } SloPass;
 
 /* ---- asynchronous checks parked between transactions (run workers) ---- */
@@ -1456,17 +1457,28 @@ PassAsyncWait(SloPass *pass, int first, int end)
 	}
 }
 
-/* A parked check's lease: its next_run, until it is finished. */
+/* Parked checks' leases (their next_run, until they are finished), in one statement. */
 static void
-WriteLease(const SloExtension *ext, int64 check_id, TimestampTz lease)
+WriteLeases(const SloExtension *ext, const int64 *ids, const TimestampTz *leases, int n)
 {
-	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
-	Datum		values[2] = {Int64GetDatum(check_id), TimestampTzGetDatum(lease)};
-	char	   *sql = psprintf("UPDATE %s.slo_check_state SET next_run = $2 WHERE check_id = $1",
-							   ext->nspname);
+	Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZARRAYOID};
+	Datum	   *di = palloc(sizeof(Datum) * n);
+	Datum	   *dl = palloc(sizeof(Datum) * n);
+	Datum		values[2];
+	char	   *sql;
 
+	for (int i = 0; i < n; i++)
+	{
+		di[i] = Int64GetDatum(ids[i]);
+		dl[i] = TimestampTzGetDatum(leases[i]);
+	}
+	values[0] = PointerGetDatum(construct_array(di, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(dl, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	sql = psprintf("UPDATE %s.slo_check_state s SET next_run = l.lease "
+				   "FROM unnest($1, $2) AS l(check_id, lease) WHERE s.check_id = l.check_id",
+				   ext->nspname);
 	if (SPI_execute_with_args(sql, 2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "slo_guard: could not record the lease of a started check");
+		elog(ERROR, "slo_guard: could not record the leases of started checks");
 }
 
 /*
@@ -1480,9 +1492,14 @@ PassFlush(SloPass *pass)
 	SloRunItem *its = pass->set.items + pass->written;
 	int			n = pass->set.n - pass->written;
 	int			nclaimed = 0;
+	int			nleases = 0;
+	int64	   *lease_ids;
+	TimestampTz *leases;
 
 	if (n <= 0)
 		return;
+	lease_ids = palloc(sizeof(int64) * n);
+	leases = palloc(sizeof(TimestampTz) * n);
 	for (int i = 0; i < n; i++)
 	{
 		SloRunItem *it = &its[i];
@@ -1490,7 +1507,10 @@ PassFlush(SloPass *pass)
 		if (pass->readonly || !it->claimed || it->parked)
 		{
 			if (it->parked && !pass->readonly && it->claimed)
-				WriteLease(pass->ext, it->check.id, it->next_run);
+			{
+				lease_ids[nleases] = it->check.id;
+				leases[nleases++] = it->next_run;
+			}
 			it->claimed = false;
 			it->keep = false;
 			continue;
@@ -1499,14 +1519,24 @@ PassFlush(SloPass *pass)
 		it->next_run = NextRun(it->prev_next_run, it->check.every_us, it->at);
 		it->keep = !(slo_keep_ok_results == SLO_KEEP_OK_CHANGES &&
 					 it->out.status == SLO_OK && it->had_status && it->prev_status == SLO_OK);
-		SloAlertApply(pass->ext, &it->check, &it->alert, &it->out, it->at);
+		{
+			int64		alert_before = it->alert.alert_id;
+
+			SloAlertApply(pass->ext, &it->check, &it->alert, &it->out, it->at);
+			if (it->alert.alert_id != alert_before)
+				pass->wrote_event = true;
+		}
 		SloObjectivesRecord(pass->ext, &it->check, &it->out, it->at);	/* issue 13: SLO rollups, every result (stored or not) */
 	}
+	if (nleases > 0)
+		WriteLeases(pass->ext, lease_ids, leases, nleases);
 	if (nclaimed > 0)
 	{
 		WriteResults(pass->ext, its, n);
 		WriteState(pass->ext, its, n);
 	}
+	pfree(lease_ids);
+	pfree(leases);
 	pass->written = pass->set.n;
 }
 
@@ -1790,6 +1820,24 @@ NextUnclaimed(const SloExtension *ext, bool readonly)
 	return result;
 }
 
+/*
+ * A worker's batch that opened or resolved no alert wrote only results,
+ * state and leases: its commit need not wait for the WAL flush
+ * (synchronous_commit = off for this transaction only).  A crash may then
+ * lose the last few such results, never an alert event or its NOTIFY, which
+ * commit synchronously.  The fsync per batch was most of a pass of 1,000
+ * quick checks (issue 9).
+ */
+static void
+AsyncCommitUnlessEvents(const SloPass *pass)
+{
+	/* only a transaction of its own (the worker's; never a user's BEGIN block) */
+	if (pass->wrote_event || pass->readonly || pass->set.n == 0 || IsTransactionBlock())
+		return;
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+}
+
 int
 SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms, TimestampTz *next_due)
 {
@@ -1843,6 +1891,7 @@ SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms, Timestamp
 		}
 		nd = NextUnclaimed(ext, pass.readonly);
 		PassLeave(&pass);
+		AsyncCommitUnlessEvents(&pass);
 	}
 	PG_FINALLY();
 	{
@@ -1887,27 +1936,43 @@ SloAsyncFinish(const SloExtension *ext)
 	PassBegin(&pass, ext);
 	PG_TRY();
 	{
-		PassEnter(&pass, false);
-		foreach(lc, todo)
-		{
-			SloParked  *pk = lfirst(lc);
-			int			first = pass.set.n;
-			SloRunItem *it;
+		int			ntodo = list_length(todo);
+		int64	   *ids = palloc(sizeof(int64) * ntodo);
+		SloParked **byitem;
+		int			i = 0,
+					w = 0;
 
-			/* re-claim it; gone, disabled, held elsewhere or run since: let it go */
-			if (pass.readonly ||
-				LoadChecks(ext, SLO_CLAIM_SKIP, false, &pk->check_id, 1, 1, pass.cxt, &pass.set) == 0)
-			{
-				ParkedRelease(pk);
-				continue;
-			}
-			it = &pass.set.items[first];
-			if (it->prev_next_run != pk->lease || it->check.kind != pk->kind)
-			{
-				pass.set.n = first;
-				ParkedRelease(pk);
-				continue;
-			}
+		PassEnter(&pass, false);
+		/*
+		 * Re-claim every done one in one query (SKIP LOCKED); gone, disabled,
+		 * held elsewhere or run since (its lease is not ours): let it go.
+		 */
+		foreach(lc, todo)
+			ids[i++] = ((SloParked *) lfirst(lc))->check_id;
+		if (!pass.readonly)
+			(void) LoadChecks(ext, SLO_CLAIM_SKIP, false, ids, ntodo, ntodo, pass.cxt, &pass.set);
+		byitem = palloc0(sizeof(SloParked *) * (pass.set.n + 1));
+		for (int k = 0; k < pass.set.n; k++)
+		{
+			SloRunItem *it = &pass.set.items[k];
+			SloParked  *pk = NULL;
+
+			foreach(lc, todo)
+				if (((SloParked *) lfirst(lc))->check_id == it->check.id)
+					pk = lfirst(lc);
+			if (pk == NULL || pk->astatecxt == NULL ||
+				it->prev_next_run != pk->lease || it->check.kind != pk->kind)
+				continue;		/* not ours: its claim ends at commit, unwritten */
+			if (w != k)
+				pass.set.items[w] = *it;
+			byitem[w++] = pk;
+		}
+		pass.set.n = w;
+		for (int k = 0; k < w; k++)
+		{
+			SloRunItem *it = &pass.set.items[k];
+			SloParked  *pk = byitem[k];
+
 			it->prev_next_run = pk->orig_next_run;
 			it->at = pk->at;
 			it->astate = pk->astate;
@@ -1921,9 +1986,10 @@ SloAsyncFinish(const SloExtension *ext)
 			MemoryContextSwitchTo(pass.cxt);
 			if (cancel_seen)
 				ThrowSessionCancel();
-			PassFlush(&pass);
 		}
+		PassFlush(&pass);
 		PassLeave(&pass);
+		AsyncCommitUnlessEvents(&pass);
 	}
 	PG_FINALLY();
 	{

@@ -105,6 +105,8 @@ static CURLM *multi = NULL;
 static int	nactive = 0;
 static dlist_head waiting = DLIST_STATIC_INIT(waiting);
 static uint64 drive_no = 1;
+static TimestampTz last_drive = 0;
+static bool added_since_drive = false;
 
 static char *
 Num(double v)
@@ -316,12 +318,13 @@ FillSlots(void)
 		}
 		pr->active = true;
 		nactive++;
+		added_since_drive = true;
 	}
 }
 
 /* Let libcurl make progress on every transfer and collect those that ended. */
 static void
-Drive(void)
+DriveOnce(void)
 {
 	int			running = 0;
 	CURLMcode	mc;
@@ -330,9 +333,22 @@ Drive(void)
 
 	for (int round = 0; round < 2; round++)
 	{
+		int			ready = 0;
+		long		t = -1;
+
 		FillSlots();
 		if (nactive == 0)
 			return;
+		/*
+		 * One poll() over every socket first: when none is ready, no timer
+		 * is due and nothing was added, curl_multi_perform (which visits
+		 * every transfer) has nothing to do.
+		 */
+		if (!added_since_drive &&
+			curl_multi_wait(multi, NULL, 0, 0, &ready) == CURLM_OK && ready == 0 &&
+			curl_multi_timeout(multi, &t) == CURLM_OK && t != 0)
+			return;
+		added_since_drive = false;
 		mc = curl_multi_perform(multi, &running);
 		if (mc != CURLM_OK)
 			elog(LOG, "slo_guard: curl_multi_perform failed: %s", curl_multi_strerror(mc));
@@ -354,6 +370,14 @@ Drive(void)
 		if (dlist_is_empty(&waiting) || nactive >= slo_max_concurrent_http)
 			break;
 	}
+}
+
+/* DriveOnce, noting when it ended: the next time-based Drive is 1 ms of other work later. */
+static void
+Drive(void)
+{
+	DriveOnce();
+	last_drive = GetCurrentTimestamp();
 }
 
 /* ---- the kind ---- */
@@ -566,8 +590,12 @@ http_poll(void *state, long *wait_ms)
 		*wait_ms = 1;
 		return false;
 	}
-	/* one Drive per round over the in-flight checks: the first poll after the last one */
-	if (pr->seen_drive == drive_no || pr->seen_drive == 0)
+	/*
+	 * Drive once per round over the in-flight checks (the first poll after
+	 * the last Drive), and at least every millisecond while a round is long
+	 * (say, while the done ones are being finished).
+	 */
+	if (pr->seen_drive == drive_no || GetCurrentTimestamp() - last_drive >= 1000)
 	{
 		drive_no++;
 		Drive();

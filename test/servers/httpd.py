@@ -24,6 +24,9 @@ Recording receiver:
                        down     the connection is reset without an answer
                        hang     no answer until the server stops
                      Default script "200".
+Benchmark mode (--asyncio): one asyncio event loop instead of a thread per
+connection, serving only /fast and /slow?ms=N (HTTP/1.1 keep-alive), so
+that a thousand concurrent slow requests cost no thread each.
 Control:
   POST /_control/script/<name>   body = the new script (the hook restarts at its first token)
   GET  /_control/script/<name>   the script and how many requests it has answered
@@ -208,6 +211,60 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+async def serve_asyncio(port, port_file, max_seconds):
+    import asyncio
+
+    async def handle(reader, writer):
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                parts = line.decode("latin-1").split()
+                clen = 0
+                while True:
+                    h = await reader.readline()
+                    if h in (b"\r\n", b"\n", b""):
+                        break
+                    k, _, v = h.decode("latin-1").partition(":")
+                    if k.strip().lower() == "content-length":
+                        clen = int(v.strip() or 0)
+                if clen:
+                    await reader.readexactly(clen)
+                u = urlsplit(parts[1] if len(parts) > 1 else "/")
+                if u.path == "/slow":
+                    ms = int(parse_qs(u.query).get("ms", ["500"])[0])
+                    await asyncio.sleep(ms / 1000.0)
+                    status, body = 200, b"ok"
+                elif u.path == "/fast":
+                    status, body = 200, b"ok"
+                else:
+                    status, body = 404, b"no such endpoint (asyncio mode: /fast, /slow)"
+                writer.write(b"HTTP/1.1 %d X\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
+                             % (status, len(body), body))
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
+            pass
+        finally:
+            writer.close()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", port, backlog=4096)
+    port = srv.sockets[0].getsockname()[1]
+    if port_file:
+        with open(port_file + ".tmp", "w") as f:
+            f.write("%d\n" % port)
+        os.rename(port_file + ".tmp", port_file)
+    print("PORT %d" % port, flush=True)
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+    if max_seconds > 0:
+        loop.call_later(max_seconds, lambda: stop.done() or stop.set_result(None))
+    await stop
+    srv.close()
+
+
 def main():
     global DIR
     ap = argparse.ArgumentParser()
@@ -215,7 +272,12 @@ def main():
     ap.add_argument("--port-file")
     ap.add_argument("--dir", default=".")
     ap.add_argument("--max-seconds", type=float, default=900)
+    ap.add_argument("--asyncio", action="store_true")
     a = ap.parse_args()
+    if a.asyncio:
+        import asyncio
+        asyncio.run(serve_asyncio(a.port, a.port_file, a.max_seconds))
+        os._exit(0)
     DIR = a.dir
     os.makedirs(DIR, exist_ok=True)
     srv = Server(("127.0.0.1", a.port), Handler)
