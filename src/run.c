@@ -1151,7 +1151,6 @@ typedef struct SloPass
 	HeldLocks	locks_before;
 	SloBookkeeping bk;
 	bool		park;			/* park started async checks (SloAsyncDefer, batches only) */
-	bool		wrote_event;	/* an alert opened or resolved in this pass */
 } SloPass;
 
 /* ---- asynchronous checks parked between transactions (run workers) ---- */
@@ -1519,13 +1518,7 @@ PassFlush(SloPass *pass)
 		it->next_run = NextRun(it->prev_next_run, it->check.every_us, it->at);
 		it->keep = !(slo_keep_ok_results == SLO_KEEP_OK_CHANGES &&
 					 it->out.status == SLO_OK && it->had_status && it->prev_status == SLO_OK);
-		{
-			int64		alert_before = it->alert.alert_id;
-
-			SloAlertApply(pass->ext, &it->check, &it->alert, &it->out, it->at);
-			if (it->alert.alert_id != alert_before)
-				pass->wrote_event = true;
-		}
+		SloAlertApply(pass->ext, &it->check, &it->alert, &it->out, it->at);
 		SloObjectivesRecord(pass->ext, &it->check, &it->out, it->at);	/* issue 13: SLO rollups, every result (stored or not) */
 	}
 	if (nleases > 0)
@@ -1820,24 +1813,6 @@ NextUnclaimed(const SloExtension *ext, bool readonly)
 	return result;
 }
 
-/*
- * A worker's batch that opened or resolved no alert wrote only results,
- * state and leases: its commit need not wait for the WAL flush
- * (synchronous_commit = off for this transaction only).  A crash may then
- * lose the last few such results, never an alert event or its NOTIFY, which
- * commit synchronously.  The fsync per batch was most of a pass of 1,000
- * quick checks (issue 9).
- */
-static void
-AsyncCommitUnlessEvents(const SloPass *pass)
-{
-	/* only a transaction of its own (the worker's; never a user's BEGIN block) */
-	if (pass->wrote_event || pass->readonly || pass->set.n == 0 || IsTransactionBlock())
-		return;
-	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_LOCAL, true, 0, false);
-}
-
 int
 SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms, TimestampTz *next_due)
 {
@@ -1891,7 +1866,6 @@ SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms, Timestamp
 		}
 		nd = NextUnclaimed(ext, pass.readonly);
 		PassLeave(&pass);
-		AsyncCommitUnlessEvents(&pass);
 	}
 	PG_FINALLY();
 	{
@@ -1989,7 +1963,6 @@ SloAsyncFinish(const SloExtension *ext)
 		}
 		PassFlush(&pass);
 		PassLeave(&pass);
-		AsyncCommitUnlessEvents(&pass);
 	}
 	PG_FINALLY();
 	{
