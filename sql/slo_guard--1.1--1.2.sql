@@ -103,10 +103,6 @@ CREATE TRIGGER slo_check_secret_split
     FOR EACH ROW EXECUTE FUNCTION slo_check_secret_split();
 COMMENT ON TRIGGER slo_check_secret_split ON slo_check IS
   'slo_guard: http header values are stored in slo_check_secret, slo_check.params shows ********';
--- Issue 9 leftover (the worker's batched path, parked probes): every batch claims the
--- earliest due checks and asks for the next due time (ORDER BY next_run LIMIT n ... SKIP
--- LOCKED); with an index that is an index scan instead of a sort of every check.
-CREATE INDEX slo_check_state_next_run ON slo_check_state (next_run);
 -- (end of issue 11, probes)
 -- (end of issue 11)
 
@@ -120,6 +116,11 @@ CREATE INDEX slo_check_state_next_run ON slo_check_state (next_run);
 
 -- ---------------------------------------------------------------------------
 -- Issue 9 and 13: run model and objectives follow-ups.
+-- How long each check's last run took: the worker runs a check that took more than half
+-- a batch's time budget only at the head of a batch, so it never holds other checks'
+-- claims while it runs (run.c, SloRunDueBatch).
+ALTER TABLE slo_check_state ADD COLUMN last_duration_ms float8;
+COMMENT ON COLUMN slo_check_state.last_duration_ms IS 'how long the last run took, in milliseconds';
 -- (end of issue 9 and 13)
 
 -- ==== privileges: keep only what slo_guard intends (issue 16) ====
