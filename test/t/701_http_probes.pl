@@ -94,6 +94,18 @@ is_r('byname', 'ok', qr{http://localhost:$port: HTTP 200}, 'a host allowed by na
 unlike($node->safe_psql('postgres', q{SELECT string_agg(summary, ' ') FROM slo_result}), qr/\?ms=|\?count|\/slow|\/json/,
 	'summaries name the origin only: no path, no query string');
 
+# a cancel (statement_timeout) stops the transfers at once, and the session goes on
+$node->safe_psql('postgres', qq{SELECT slo_add_check('hang_long', 'http', '{"url": "$u/hang", "timeout_ms": 8000}')});
+$t0 = time;
+my ($rc0, $out0, $err0) = $node->psql('postgres',
+	q{SET statement_timeout = '700ms'; SELECT count(*) FROM slo_run_checks(false)});
+$el = time - $t0;
+like($err0, qr/canceling statement due to statement timeout/, 'statement_timeout cancels a run with a hanging probe');
+ok($el < 4, "at once, not after the probe's 8 s timeout ($el s)");
+is($node->safe_psql('postgres', q{SELECT count(*) FROM slo_result WHERE check_name = 'hang_long'}), '0',
+	'nothing of the cancelled run is written');
+$node->safe_psql('postgres', q{SELECT slo_drop_check('hang_long')});
+
 # allowed_hosts at add: 22023 naming the host, never the path or query
 my ($rc, $out, $err) = $node->psql('postgres',
 	q{SELECT slo_add_check('evil', 'http', '{"url": "http://evil.example.com/x?key=SECRETKEY"}')});
