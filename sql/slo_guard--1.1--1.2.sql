@@ -40,6 +40,9 @@ CREATE TABLE slo_check_secret (
     owner    regrole NOT NULL,
     headers  jsonb NOT NULL DEFAULT '{}'
 );
+COMMENT ON COLUMN slo_check_secret.check_id IS 'the check (slo_check.id) these secrets belong to';
+COMMENT ON COLUMN slo_check_secret.headers IS
+  'the http check''s header values by header name (slo_check.params shows ******** for each)';
 COMMENT ON COLUMN slo_check_secret.owner IS
   'the check''s owner (kept equal to slo_check.owner by trigger slo_check_secret_split); its members see the row';
 COMMENT ON TABLE slo_check_secret IS
