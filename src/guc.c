@@ -13,6 +13,7 @@
 #include "utils/varlena.h"
 
 #include "guc.h"
+#include "net.h"
 
 char	   *slo_notify_channel = NULL;
 int			slo_check_timeout_ms = 10000;
@@ -23,6 +24,7 @@ bool		slo_enabled = true;
 int			slo_result_retention_s = 30 * 24 * 3600;
 int			slo_alert_retention_s = 365 * 24 * 3600;
 int			slo_max_workers = 2;
+int			slo_max_concurrent_http = 100;
 
 static const struct config_enum_entry keep_ok_options[] = {
 	{"all", SLO_KEEP_OK_ALL, false},
@@ -169,6 +171,23 @@ SloGucInit(void)
 							gettext_noop("Each takes a background worker slot (max_worker_processes)."),
 							&slo_max_workers,
 							2, 1, 32,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	/* issue 11, probes: src/net.c, src/kinds/http.c */
+	DefineCustomStringVariable("slo_guard.allowed_hosts",
+							   gettext_noop("Hosts that http checks and delivery targets may reach: host names and CIDR ranges, comma-separated."),
+							   gettext_noop("Empty allows none, '*' any. Checked when a check or target is added and again on the address connected to."),
+							   &slo_allowed_hosts,
+							   "",
+							   PGC_SIGHUP, GUC_LIST_INPUT,
+							   SloAllowedHostsCheck, NULL, NULL);
+
+	DefineCustomIntVariable("slo_guard.max_concurrent_http",
+							gettext_noop("Most http probes one process has in flight at once; the others wait their turn."),
+							NULL,
+							&slo_max_concurrent_http,
+							100, 1, 10000,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 

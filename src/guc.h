@@ -24,6 +24,9 @@ extern int	slo_result_retention_s;
 extern int	slo_alert_retention_s;
 extern int	slo_max_workers;
 
+/* Probes (kinds/http.c); slo_allowed_hosts is in net.h. */
+extern int	slo_max_concurrent_http;
+
 extern void SloGucInit(void);
 
 #endif							/* SLO_GUC_H */

@@ -1260,6 +1260,24 @@ ParkedRelease(SloParked *pk)
 	pk->astatecxt = NULL;
 }
 
+/*
+ * Let every parked check go without writing anything (the extension is gone
+ * or cannot be served): their leases run out and they are due again.
+ */
+void
+SloAsyncDrop(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, parked)
+	{
+		ParkedRelease((SloParked *) lfirst(lc));
+		pfree(lfirst(lc));
+	}
+	list_free(parked);
+	parked = NIL;
+}
+
 long
 SloAsyncPoll(void)
 {
@@ -1497,17 +1515,28 @@ PassAsyncWait(SloPass *pass, int first, int end)
 	}
 }
 
-/* A parked check's lease: its next_run, until it is finished. */
+/* Parked checks' leases (their next_run, until they are finished), in one statement. */
 static void
-WriteLease(const SloExtension *ext, int64 check_id, TimestampTz lease)
+WriteLeases(const SloExtension *ext, const int64 *ids, const TimestampTz *leases, int n)
 {
-	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
-	Datum		values[2] = {Int64GetDatum(check_id), TimestampTzGetDatum(lease)};
-	char	   *sql = psprintf("UPDATE %s.slo_check_state SET next_run = $2 WHERE check_id = $1",
-							   ext->nspname);
+	Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZARRAYOID};
+	Datum	   *di = palloc(sizeof(Datum) * n);
+	Datum	   *dl = palloc(sizeof(Datum) * n);
+	Datum		values[2];
+	char	   *sql;
 
+	for (int i = 0; i < n; i++)
+	{
+		di[i] = Int64GetDatum(ids[i]);
+		dl[i] = TimestampTzGetDatum(leases[i]);
+	}
+	values[0] = PointerGetDatum(construct_array(di, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(dl, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	sql = psprintf("UPDATE %s.slo_check_state s SET next_run = l.lease "
+				   "FROM unnest($1, $2) AS l(check_id, lease) WHERE s.check_id = l.check_id",
+				   ext->nspname);
 	if (SPI_execute_with_args(sql, 2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "slo_guard: could not record the lease of a started check");
+		elog(ERROR, "slo_guard: could not record the leases of started checks");
 }
 
 /*
@@ -1521,9 +1550,14 @@ PassFlush(SloPass *pass)
 	SloRunItem *its = pass->set.items + pass->written;
 	int			n = pass->set.n - pass->written;
 	int			nclaimed = 0;
+	int			nleases = 0;
+	int64	   *lease_ids;
+	TimestampTz *leases;
 
 	if (n <= 0)
 		return;
+	lease_ids = palloc(sizeof(int64) * n);
+	leases = palloc(sizeof(TimestampTz) * n);
 	for (int i = 0; i < n; i++)
 	{
 		SloRunItem *it = &its[i];
@@ -1531,7 +1565,10 @@ PassFlush(SloPass *pass)
 		if (pass->readonly || !it->claimed || it->parked)
 		{
 			if (it->parked && !pass->readonly && it->claimed)
-				WriteLease(pass->ext, it->check.id, it->next_run);
+			{
+				lease_ids[nleases] = it->check.id;
+				leases[nleases++] = it->next_run;
+			}
 			it->claimed = false;
 			it->keep = false;
 			continue;
@@ -1543,11 +1580,15 @@ PassFlush(SloPass *pass)
 		SloAlertApply(pass->ext, &it->check, &it->alert, &it->out, it->at);
 		SloObjectivesRecord(pass->ext, &it->check, &it->out, it->at);	/* issue 13: SLO rollups, every result (stored or not) */
 	}
+	if (nleases > 0)
+		WriteLeases(pass->ext, lease_ids, leases, nleases);
 	if (nclaimed > 0)
 	{
 		WriteResults(pass->ext, its, n);
 		WriteState(pass->ext, its, n);
 	}
+	pfree(lease_ids);
+	pfree(leases);
 	pass->written = pass->set.n;
 }
 
@@ -1941,27 +1982,43 @@ SloAsyncFinish(const SloExtension *ext)
 	PassBegin(&pass, ext);
 	PG_TRY();
 	{
-		PassEnter(&pass, false);
-		foreach(lc, todo)
-		{
-			SloParked  *pk = lfirst(lc);
-			int			first = pass.set.n;
-			SloRunItem *it;
+		int			ntodo = list_length(todo);
+		int64	   *ids = palloc(sizeof(int64) * ntodo);
+		SloParked **byitem;
+		int			i = 0,
+					w = 0;
 
-			/* re-claim it; gone, disabled, held elsewhere or run since: let it go */
-			if (pass.readonly ||
-				LoadChecks(ext, SLO_CLAIM_SKIP, false, &pk->check_id, 1, 1, pass.cxt, &pass.set) == 0)
-			{
-				ParkedRelease(pk);
-				continue;
-			}
-			it = &pass.set.items[first];
-			if (it->prev_next_run != pk->lease || it->check.kind != pk->kind)
-			{
-				pass.set.n = first;
-				ParkedRelease(pk);
-				continue;
-			}
+		PassEnter(&pass, false);
+		/*
+		 * Re-claim every done one in one query (SKIP LOCKED); gone, disabled,
+		 * held elsewhere or run since (its lease is not ours): let it go.
+		 */
+		foreach(lc, todo)
+			ids[i++] = ((SloParked *) lfirst(lc))->check_id;
+		if (!pass.readonly)
+			(void) LoadChecks(ext, SLO_CLAIM_SKIP, false, ids, ntodo, ntodo, pass.cxt, &pass.set);
+		byitem = palloc0(sizeof(SloParked *) * (pass.set.n + 1));
+		for (int k = 0; k < pass.set.n; k++)
+		{
+			SloRunItem *it = &pass.set.items[k];
+			SloParked  *pk = NULL;
+
+			foreach(lc, todo)
+				if (((SloParked *) lfirst(lc))->check_id == it->check.id)
+					pk = lfirst(lc);
+			if (pk == NULL || pk->astatecxt == NULL ||
+				it->prev_next_run != pk->lease || it->check.kind != pk->kind)
+				continue;		/* not ours: its claim ends at commit, unwritten */
+			if (w != k)
+				pass.set.items[w] = *it;
+			byitem[w++] = pk;
+		}
+		pass.set.n = w;
+		for (int k = 0; k < w; k++)
+		{
+			SloRunItem *it = &pass.set.items[k];
+			SloParked  *pk = byitem[k];
+
 			it->prev_next_run = pk->orig_next_run;
 			it->at = pk->at;
 			it->astate = pk->astate;
@@ -1975,8 +2032,8 @@ SloAsyncFinish(const SloExtension *ext)
 			MemoryContextSwitchTo(pass.cxt);
 			if (cancel_seen)
 				ThrowSessionCancel();
-			PassFlush(&pass);
 		}
+		PassFlush(&pass);
 		PassLeave(&pass);
 	}
 	PG_FINALLY();
