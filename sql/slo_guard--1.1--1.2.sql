@@ -307,6 +307,129 @@ REVOKE ALL ON FUNCTION slo_add_target(text, text, text, text, jsonb) FROM PUBLIC
 REVOKE ALL ON FUNCTION slo_alter_target(text, text, text, text, jsonb, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION slo_drop_target(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION slo_test_target(text) FROM PUBLIC;
+
+-- slo_metrics() gains the delivery metrics (slo_guard_deliveries, slo_guard_delivery_oldest_undelivered_seconds).
+CREATE OR REPLACE FUNCTION slo_metrics()
+RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH st AS MATERIALIZED (
+    SELECT c.name,
+           'check="' || @extschema@.slo_metrics_label(c.name) || '"' AS l,
+           @extschema@.slo_metrics_label(c.kind) AS k, c.severity,
+           CASE WHEN NOT c.enabled THEN 'disabled'
+                WHEN a.id IS NOT NULL THEN 'firing'
+                WHEN s.status IS NULL THEN 'unknown'
+                WHEN s.fail_streak > 0 THEN 'pending'
+                ELSE s.status END AS state,
+           s.status, s.value, s.last_run,
+           (SELECT r.duration_ms FROM @extschema@.slo_result r
+             WHERE r.check_id = c.id ORDER BY r.at DESC LIMIT 1) AS duration_ms
+      FROM @extschema@.slo_check c
+      JOIN @extschema@.slo_check_state s ON s.check_id = c.id
+      LEFT JOIN @extschema@.slo_alert a ON a.id = s.alert_id AND a.state = 'firing'
+), al AS MATERIALIZED (
+    SELECT a.id, a.check_name, a.severity FROM @extschema@.slo_alert a WHERE a.state = 'firing'
+), ob AS MATERIALIZED (
+    SELECT o.name, o.target,
+           'objective="' || @extschema@.slo_metrics_label(o.name) || '",check="'
+               || @extschema@.slo_metrics_label(c.name) || '"' AS l, e.*
+      FROM @extschema@.slo_objective o
+      JOIN @extschema@.slo_check c ON c.id = o.check_id
+      CROSS JOIN LATERAL @extschema@.slo_objective_eval(o.id) e
+), lines(fam, key, line) AS (
+    VALUES (1, NULL, '# HELP slo_guard_check_state Current state of each check: 1 for its state (ok, warn, pending, firing, disabled, unknown).' || E'\n'
+                   || '# TYPE slo_guard_check_state gauge'),
+           (2, NULL, '# HELP slo_guard_check_status Status of the last result of each check: 1 for it (ok, warn, fail, error).' || E'\n'
+                   || '# TYPE slo_guard_check_status gauge'),
+           (3, NULL, '# HELP slo_guard_check_value Value of the last result of each check, where the kind gives one.' || E'\n'
+                   || '# TYPE slo_guard_check_value gauge'),
+           (4, NULL, '# HELP slo_guard_check_duration_seconds How long the latest stored run of each check took.' || E'\n'
+                   || '# TYPE slo_guard_check_duration_seconds gauge'),
+           (5, NULL, '# HELP slo_guard_check_last_run_timestamp_seconds When each check last ran (Unix time).' || E'\n'
+                   || '# TYPE slo_guard_check_last_run_timestamp_seconds gauge'),
+           (6, NULL, '# HELP slo_guard_alert_firing Open (firing) alerts: 1 per alert, with its current severity.' || E'\n'
+                   || '# TYPE slo_guard_alert_firing gauge'),
+           (7, NULL, '# HELP slo_guard_alerts_firing Number of open (firing) alerts per severity.' || E'\n'
+                   || '# TYPE slo_guard_alerts_firing gauge'),
+           (8, NULL, '# HELP slo_guard_objective_target_ratio Target of each objective (share of good results).' || E'\n'
+                   || '# TYPE slo_guard_objective_target_ratio gauge'),
+           (9, NULL, '# HELP slo_guard_objective_achieved_ratio Share of good results of each objective over its period.' || E'\n'
+                   || '# TYPE slo_guard_objective_achieved_ratio gauge'),
+           (10, NULL, '# HELP slo_guard_objective_budget_left_ratio Share of the error budget left over the period (negative when overspent).' || E'\n'
+                   || '# TYPE slo_guard_objective_budget_left_ratio gauge'),
+           (11, NULL, '# HELP slo_guard_objective_burn_rate Error budget burn rate of each objective over a window (1 = spent exactly at the end of the period).' || E'\n'
+                   || '# TYPE slo_guard_objective_burn_rate gauge'),
+           (12, NULL, '# HELP slo_guard_objective_events Results counted by each objective over its period.' || E'\n'
+                   || '# TYPE slo_guard_objective_events gauge'),
+           (13, NULL, '# HELP slo_guard_last_pass_timestamp_seconds When a check last ran (Unix time): the worker, pg_cron or a hand call is alive.' || E'\n'
+                   || '# TYPE slo_guard_last_pass_timestamp_seconds gauge'),
+           (14, NULL, '# HELP slo_guard_checks Number of registered checks.' || E'\n'
+                   || '# TYPE slo_guard_checks gauge'),
+           -- issue 11: delivery health
+           (15, NULL, '# HELP slo_guard_deliveries Deliveries in the outbox (slo_delivery) by state.' || E'\n'
+                   || '# TYPE slo_guard_deliveries gauge'),
+           (16, NULL, '# HELP slo_guard_delivery_oldest_undelivered_seconds Age of the oldest delivery queued or being sent (0 if none).' || E'\n'
+                   || '# TYPE slo_guard_delivery_oldest_undelivered_seconds gauge')
+    UNION ALL
+    SELECT 1, st.name, 'slo_guard_check_state{' || st.l || ',kind="' || st.k || '",severity="'
+                       || st.severity || '",state="' || st.state || '"} 1' FROM st
+    UNION ALL
+    SELECT 2, st.name, 'slo_guard_check_status{' || st.l || ',status="' || st.status || '"} 1'
+      FROM st WHERE st.status IS NOT NULL
+    UNION ALL
+    SELECT 3, st.name, 'slo_guard_check_value{' || st.l || '} ' || st.value::text
+      FROM st WHERE st.value IS NOT NULL
+    UNION ALL
+    SELECT 4, st.name, 'slo_guard_check_duration_seconds{' || st.l || '} ' || (st.duration_ms / 1000)::text
+      FROM st WHERE st.duration_ms IS NOT NULL
+    UNION ALL
+    SELECT 5, st.name, 'slo_guard_check_last_run_timestamp_seconds{' || st.l || '} '
+                       || EXTRACT(epoch FROM st.last_run)::text
+      FROM st WHERE st.last_run IS NOT NULL
+    UNION ALL
+    SELECT 6, pg_catalog.lpad(al.id::text, 20, '0'),
+           'slo_guard_alert_firing{alert_id="' || al.id || '",check="'
+           || @extschema@.slo_metrics_label(al.check_name) || '",severity="' || al.severity || '"} 1'
+      FROM al
+    UNION ALL
+    SELECT 7, sv.s, 'slo_guard_alerts_firing{severity="' || sv.s || '"} '
+                    || (SELECT count(*) FROM al WHERE al.severity = sv.s)
+      FROM (VALUES ('P0'), ('P1'), ('P2'), ('P3')) sv(s)
+    UNION ALL
+    SELECT 8, ob.name, 'slo_guard_objective_target_ratio{' || ob.l || '} ' || ob.target::text FROM ob
+    UNION ALL
+    SELECT 9, ob.name, 'slo_guard_objective_achieved_ratio{' || ob.l || '} ' || ob.achieved::text
+      FROM ob WHERE ob.achieved IS NOT NULL
+    UNION ALL
+    SELECT 10, ob.name, 'slo_guard_objective_budget_left_ratio{' || ob.l || '} ' || ob.budget_left::text FROM ob
+    UNION ALL
+    SELECT 11, ob.name || w.o, 'slo_guard_objective_burn_rate{' || ob.l || ',window="' || w.w || '"} ' || w.v::text
+      FROM ob, LATERAL (VALUES (1, '5m', ob.burn_5m), (2, '30m', ob.burn_30m), (3, '1h', ob.burn_1h),
+                               (4, '6h', ob.burn_6h), (5, '3d', ob.burn_3d)) w(o, w, v)
+     WHERE w.v IS NOT NULL
+    UNION ALL
+    SELECT 12, ob.name, 'slo_guard_objective_events{' || ob.l || '} ' || ob.total FROM ob
+    UNION ALL
+    SELECT 13, '', 'slo_guard_last_pass_timestamp_seconds ' || EXTRACT(epoch FROM max(st.last_run))::text
+      FROM st HAVING max(st.last_run) IS NOT NULL
+    UNION ALL
+    SELECT 14, '', 'slo_guard_checks ' || count(*) FROM st
+    UNION ALL
+    SELECT 15, ds.s, 'slo_guard_deliveries{state="' || ds.s || '"} '
+                     || (SELECT count(*) FROM @extschema@.slo_delivery d WHERE d.state = ds.s)
+      FROM (VALUES ('queued'), ('sending'), ('delivered'), ('dead'), ('held')) ds(s)
+    UNION ALL
+    SELECT 16, '', 'slo_guard_delivery_oldest_undelivered_seconds '
+                   || coalesce(EXTRACT(epoch FROM now() - min(d.created_at)), 0)::text
+      FROM @extschema@.slo_delivery d WHERE d.state IN ('queued', 'sending')
+)
+SELECT pg_catalog.string_agg(lines.line, E'\n' ORDER BY lines.fam, lines.key IS NOT NULL, lines.key) || E'\n'
+  FROM lines
+$$;
+COMMENT ON FUNCTION slo_metrics() IS
+  'slo_guard: checks, firing alerts, objectives, deliveries and slo_guard''s own health in Prometheus text format 0.0.4';
 -- (end of issue 11)
 
 -- ---------------------------------------------------------------------------

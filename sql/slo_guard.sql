@@ -755,7 +755,12 @@ WITH st AS MATERIALIZED (
            (13, NULL, '# HELP slo_guard_last_pass_timestamp_seconds When a check last ran (Unix time): the worker, pg_cron or a hand call is alive.' || E'\n'
                    || '# TYPE slo_guard_last_pass_timestamp_seconds gauge'),
            (14, NULL, '# HELP slo_guard_checks Number of registered checks.' || E'\n'
-                   || '# TYPE slo_guard_checks gauge')
+                   || '# TYPE slo_guard_checks gauge'),
+           -- issue 11: delivery health
+           (15, NULL, '# HELP slo_guard_deliveries Deliveries in the outbox (slo_delivery) by state.' || E'\n'
+                   || '# TYPE slo_guard_deliveries gauge'),
+           (16, NULL, '# HELP slo_guard_delivery_oldest_undelivered_seconds Age of the oldest delivery queued or being sent (0 if none).' || E'\n'
+                   || '# TYPE slo_guard_delivery_oldest_undelivered_seconds gauge')
     UNION ALL
     SELECT 1, st.name, 'slo_guard_check_state{' || st.l || ',kind="' || st.k || '",severity="'
                        || st.severity || '",state="' || st.state || '"} 1' FROM st
@@ -800,12 +805,20 @@ WITH st AS MATERIALIZED (
       FROM st HAVING max(st.last_run) IS NOT NULL
     UNION ALL
     SELECT 14, '', 'slo_guard_checks ' || count(*) FROM st
+    UNION ALL
+    SELECT 15, ds.s, 'slo_guard_deliveries{state="' || ds.s || '"} '
+                     || (SELECT count(*) FROM @extschema@.slo_delivery d WHERE d.state = ds.s)
+      FROM (VALUES ('queued'), ('sending'), ('delivered'), ('dead'), ('held')) ds(s)
+    UNION ALL
+    SELECT 16, '', 'slo_guard_delivery_oldest_undelivered_seconds '
+                   || coalesce(EXTRACT(epoch FROM now() - min(d.created_at)), 0)::text
+      FROM @extschema@.slo_delivery d WHERE d.state IN ('queued', 'sending')
 )
 SELECT pg_catalog.string_agg(lines.line, E'\n' ORDER BY lines.fam, lines.key IS NOT NULL, lines.key) || E'\n'
   FROM lines
 $$;
 COMMENT ON FUNCTION slo_metrics() IS
-  'slo_guard: checks, firing alerts, objectives and slo_guard''s own health in Prometheus text format 0.0.4';
+  'slo_guard: checks, firing alerts, objectives, deliveries and slo_guard''s own health in Prometheus text format 0.0.4';
 
 REVOKE ALL ON FUNCTION slo_add_objective(text, text, float8, interval, float8, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION slo_alter_objective(text, float8, interval, float8, integer, boolean) FROM PUBLIC;

@@ -507,7 +507,7 @@ slo_add_target(PG_FUNCTION_ARGS)
  * Returns its id, kind and merged params (public and secret), full url.
  */
 static int64
-LockTarget(const SloExtension *ext, const char *name, bool missing_ok, char **kind,
+LockTarget(const SloExtension *ext, const char *name, Oid caller, bool missing_ok, char **kind,
 		   Jsonb **params, char **url)
 {
 	Oid			types[1] = {TEXTOID};
@@ -538,7 +538,7 @@ LockTarget(const SloExtension *ext, const char *name, bool missing_ok, char **ki
 	desc = SPI_tuptable->tupdesc;
 	owner = DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull));
 	owner_name = SPI_getvalue(tup, desc, 6);
-	SloCheckOwnership("target", name, owner, owner_name, GetUserId());
+	SloCheckOwnership("target", name, owner, owner_name, caller);
 	if (kind)
 		*kind = SPI_getvalue(tup, desc, 2);
 	if (params)
@@ -569,11 +569,13 @@ slo_alter_target(PG_FUNCTION_ARGS)
 	char		nulls[6] = {' ', ' ', ' ', 'n', ' ', 'n'};
 	char	   *sql;
 
+	Oid			caller = GetUserId();	/* before the switch to the extension owner */
+
 	SloGetExtension(&ext);
 	SloEnterBookkeeping(&ext, &bk);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "slo_guard: SPI_connect failed");
-	id = LockTarget(&ext, name, false, &old_kind, &old_params, &old_url);
+	id = LockTarget(&ext, name, caller, false, &old_kind, &old_params, &old_url);
 
 	tk = GetTargetKind(PG_ARGISNULL(1) ? old_kind : text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	params = PG_ARGISNULL(4) ? old_params : PG_GETARG_JSONB_P(4);
@@ -638,11 +640,13 @@ slo_drop_target(PG_FUNCTION_ARGS)
 	Oid			types[1] = {INT8OID};
 	Datum		values[1];
 
+	Oid			caller = GetUserId();	/* before the switch to the extension owner */
+
 	SloGetExtension(&ext);
 	SloEnterBookkeeping(&ext, &bk);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "slo_guard: SPI_connect failed");
-	id = LockTarget(&ext, name, if_exists, NULL, NULL, NULL);
+	id = LockTarget(&ext, name, caller, if_exists, NULL, NULL, NULL);
 	if (id != 0)
 	{
 		values[0] = Int64GetDatum(id);
@@ -671,11 +675,13 @@ slo_test_target(PG_FUNCTION_ARGS)
 	bool		isnull;
 	char	   *who = GetUserNameFromId(GetUserId(), false);
 
+	Oid			caller = GetUserId();	/* before the switch to the extension owner */
+
 	SloGetExtension(&ext);
 	SloEnterBookkeeping(&ext, &bk);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "slo_guard: SPI_connect failed");
-	id = LockTarget(&ext, name, false, NULL, NULL, NULL);
+	id = LockTarget(&ext, name, caller, false, NULL, NULL, NULL);
 	values[0] = Int64GetDatum(id);
 	values[1] = CStringGetTextDatum(who);
 	if (SPI_execute_with_args(psprintf("INSERT INTO %s.slo_delivery (target_id, kind, event, severity, payload) "
