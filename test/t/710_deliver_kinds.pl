@@ -209,6 +209,18 @@ my $log = slurp_file($node->logfile);
 like($log, qr/slo_add_target\('wh'/, 'the log has the statements');
 unlike($log, qr/\Q$SECRET_HDR\E|\Q$SECRET_RK\E|\Q$SECRET_URLTOKEN\E/, 'no secret in the server log');
 
+# slo_alter_target: what is given changes; params replace params and secrets
+$node->safe_psql('postgres', q{SET ROLE slo_admin; SELECT slo_alter_target('pd', min_severity => 'P0', params => '{"routing_key": "rk-new", "rate_per_minute": 30}')});
+is($node->safe_psql('postgres', q{SELECT min_severity || ' ' || params::text || ' ' || (s.secrets ->> 'routing_key') FROM slo_target t JOIN slo_target_secret s ON s.target_id = t.id WHERE name = 'pd'}),
+	'P0 {"rate_per_minute": 30} rk-new', 'slo_alter_target changes min_severity, params and the secret apart');
+($rc, $out, $err) = $node->psql('postgres', "SET ROLE slo_admin; SELECT slo_alter_target('pd', url => 'https://evil.example.net/x')");
+like($err, qr/url refused for target kind "pagerduty": host "evil.example.net"/, 'slo_alter_target refuses a host outside allowed_hosts');
+$node->safe_psql('postgres', q{SET ROLE slo_admin; SELECT slo_alter_target('am', enabled => false)});
+$node->safe_psql('postgres', 'DROP TABLE orders');
+wait_requests('wh', 3);
+usleep(1_000_000);
+is(scalar(my @am2 = $srv->requests('am')), 2, 'a disabled target gets no new deliveries');
+
 $node->stop;
 $srv->stop;
 done_testing();
