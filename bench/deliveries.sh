@@ -62,7 +62,7 @@ bench_say "starting a throwaway cluster (slo_guard preloaded); receiver: $RECEIV
 bench_reinstall
 bench_cluster_start "shared_preload_libraries = 'slo_guard'" "slo_guard.database = 'postgres'" \
 	"slo_guard.naptime = '1s'" "slo_guard.allowed_hosts = '127.0.0.1'"
-bench_create_extension slo_add_target
+bench_psql -c "CREATE EXTENSION slo_guard" >/dev/null
 bench_psql -c "SELECT slo_add_target('bench', 'webhook', '$HOOK')" >/dev/null
 
 RATES=()
