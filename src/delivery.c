@@ -104,7 +104,8 @@ typedef struct SloSend
 typedef struct SloPace
 {
 	int64		target_id;
-	TimestampTz next_free;
+	TimestampTz next_free;		/* when it may send its next request */
+	int			deferred;		/* requests deferred in this round */
 } SloPace;
 
 static SloPace *paces = NULL;
@@ -424,11 +425,13 @@ PaceAllows(SloSend *x, TimestampTz now, TimestampTz *when)
 		p = &paces[npaces++];
 		p->target_id = x->target_id;
 		p->next_free = 0;
+		p->deferred = 0;
 	}
 	if (p->next_free > now)
 	{
-		*when = p->next_free;
-		p->next_free = TimestampTzPlusMilliseconds(p->next_free, spacing_ms);
+		/* the k-th deferred request of this round waits k - 1 more spacings */
+		*when = TimestampTzPlusMilliseconds(p->next_free, spacing_ms * p->deferred);
+		p->deferred++;
 		return false;
 	}
 	p->next_free = TimestampTzPlusMilliseconds(now, spacing_ms);
@@ -758,6 +761,8 @@ SloDeliveryJob(void)
 	/* pace: what a target may not send yet is queued again for its turn */
 	todo = palloc(sizeof(SloSend *) * n);
 	now = GetCurrentTimestamp();
+	for (int i = 0; i < npaces; i++)
+		paces[i].deferred = 0;
 	for (int i = 0; i < n; i++)
 	{
 		TimestampTz when;

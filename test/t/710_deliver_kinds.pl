@@ -209,6 +209,16 @@ my $log = slurp_file($node->logfile);
 like($log, qr/slo_add_target\('wh'/, 'the log has the statements');
 unlike($log, qr/\Q$SECRET_HDR\E|\Q$SECRET_RK\E|\Q$SECRET_URLTOKEN\E/, 'no secret in the server log');
 
+# the pace: Slack gets about one message a second, and every one of them
+my $before = scalar(my @s0 = $srv->requests('sl'));
+$node->safe_psql('postgres', q{SELECT slo_test_target('sl') FROM generate_series(1, 4)});
+my @sl4 = wait_requests('sl', $before + 4, 20);
+is(scalar(@sl4), $before + 4, 'four test messages queued at once all reach Slack');
+my @t = map { $_->{t} } @sl4[$before .. $#sl4];
+my $mingap = 99;
+$mingap = ($t[$_] - $t[$_ - 1] < $mingap) ? $t[$_] - $t[$_ - 1] : $mingap for 1 .. $#t;
+ok($mingap >= 0.9 && $t[-1] - $t[0] < 6, sprintf('paced about 1 a second (smallest gap %.2f s, all in %.1f s)', $mingap, $t[-1] - $t[0]));
+
 # slo_alter_target: what is given changes; params replace params and secrets
 $node->safe_psql('postgres', q{SET ROLE slo_admin; SELECT slo_alter_target('pd', min_severity => 'P0', params => '{"routing_key": "rk-new", "rate_per_minute": 30}')});
 is($node->safe_psql('postgres', q{SELECT min_severity || ' ' || params::text || ' ' || (s.secrets ->> 'routing_key') FROM slo_target t JOIN slo_target_secret s ON s.target_id = t.id WHERE name = 'pd'}),
