@@ -1110,6 +1110,83 @@ REVOKE ALL ON FUNCTION slo_add_target(text, text, text, text, jsonb) FROM PUBLIC
 REVOKE ALL ON FUNCTION slo_alter_target(text, text, text, text, jsonb, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION slo_drop_target(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION slo_test_target(text) FROM PUBLIC;
+
+-- Issue 11, probes: the http kind's header values are secrets. slo_add_check and
+-- slo_alter_check (which write slo_check as the extension owner) move them here and
+-- leave '********' in slo_check.params; the http kind reads them back as the extension
+-- owner when it sends a probe. Row-level security: besides the extension owner and
+-- superusers, only a member of the check's owner sees its row, so a role granted
+-- SELECT on every slo_ table for on-call use sees none.
+CREATE TABLE slo_check_secret (
+    check_id bigint PRIMARY KEY
+             REFERENCES slo_check (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+    owner    regrole NOT NULL,
+    headers  jsonb NOT NULL DEFAULT '{}'
+);
+COMMENT ON COLUMN slo_check_secret.owner IS
+  'the check''s owner (kept equal to slo_check.owner by trigger slo_check_secret_split); its members see the row';
+COMMENT ON TABLE slo_check_secret IS
+  'slo_guard: secret param values of checks (http header values), readable by the check''s owner and superusers only';
+ALTER TABLE slo_check_secret ENABLE ROW LEVEL SECURITY;
+CREATE POLICY slo_check_secret_owner ON slo_check_secret
+    USING (pg_catalog.pg_has_role(current_user, owner::oid, 'MEMBER'));
+COMMENT ON POLICY slo_check_secret_owner ON slo_check_secret IS
+  'slo_guard: a check''s secrets are visible to members of its owner only';
+SELECT pg_catalog.pg_extension_config_dump('slo_check_secret', '');
+
+-- Split an http check's header values off into slo_check_secret. A value written as
+-- '********' (params copied from slo_check) keeps the stored one; a row whose values are
+-- all '********' (a restore: slo_check_secret is restored on its own) writes nothing.
+CREATE FUNCTION slo_check_secret_split()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hdrs   jsonb := NEW.params -> 'headers';
+    stored jsonb;
+    secret jsonb := '{}';
+    shown  jsonb := '{}';
+    fresh  boolean := false;
+    k      text;
+    v      jsonb;
+BEGIN
+    IF NEW.kind <> 'http' OR jsonb_typeof(hdrs) IS DISTINCT FROM 'object' THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.owner IS DISTINCT FROM OLD.owner THEN
+        UPDATE @extschema@.slo_check_secret s SET owner = NEW.owner WHERE s.check_id = NEW.id;
+    END IF;
+    SELECT s.headers INTO stored FROM @extschema@.slo_check_secret s WHERE s.check_id = NEW.id;
+    FOR k, v IN SELECT e.key, e.value FROM jsonb_each(hdrs) e LOOP
+        IF v = '"********"'::jsonb THEN
+            IF stored ? k THEN
+                secret := secret || jsonb_build_object(k, stored -> k);
+            END IF;
+        ELSE
+            secret := secret || jsonb_build_object(k, v);
+            fresh := true;
+        END IF;
+        shown := shown || jsonb_build_object(k, '********');
+    END LOOP;
+    NEW.params := jsonb_set(NEW.params, '{headers}', shown);
+    IF fresh THEN
+        INSERT INTO @extschema@.slo_check_secret AS s (check_id, owner, headers)
+            VALUES (NEW.id, NEW.owner, secret)
+            ON CONFLICT (check_id) DO UPDATE SET owner = EXCLUDED.owner, headers = EXCLUDED.headers;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION slo_check_secret_split() IS
+  'slo_guard: trigger function moving an http check''s header values from slo_check.params to slo_check_secret';
+REVOKE ALL ON FUNCTION slo_check_secret_split() FROM PUBLIC;
+CREATE TRIGGER slo_check_secret_split
+    BEFORE INSERT OR UPDATE OF kind, params, owner ON slo_check
+    FOR EACH ROW EXECUTE FUNCTION slo_check_secret_split();
+COMMENT ON TRIGGER slo_check_secret_split ON slo_check IS
+  'slo_guard: http header values are stored in slo_check_secret, slo_check.params shows ********';
+-- (end of issue 11, probes)
 -- (end of issue 11)
 
 -- ---------------------------------------------------------------------------

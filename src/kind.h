@@ -99,6 +99,8 @@ extern const SloKind SloKindLongTransactions;
 extern const SloKind SloKindRlsDisabled;
 extern const SloKind SloKindReplicationLag;
 extern const SloKind SloKindSlowQueries;
+/* HTTP probes (kinds/http.c; asynchronous). */
+extern const SloKind SloKindHttp;
 /* An objective's burn-rate check (objective.c); internal. */
 extern const SloKind SloKindObjective;
 #ifdef SLO_TEST_KINDS

@@ -66,6 +66,8 @@ ParamTypeName(SloParamType type)
 			return "an array of strings";
 		case SLO_PARAM_GUARD:
 			return "true, false or \"block\"";
+		case SLO_PARAM_SECRET_OBJECT:
+			return "an object of string values (secret: never shown)";
 	}
 	return "a value";
 }
@@ -104,7 +106,8 @@ SloParamErrorSpec(const char *kind, const SloParam *spec, const char *key,
 static void
 TypeError(const char *kind, const SloParam *spec, const SloParam *p, JsonbValue *v)
 {
-	SloParamErrorSpec(kind, spec, p->key, JsonbValueText(v),
+	SloParamErrorSpec(kind, spec, p->key,
+					  p->type == SLO_PARAM_SECRET_OBJECT ? "(not shown)" : JsonbValueText(v),
 				  psprintf("The value must be %s.", ParamTypeName(p->type)));
 }
 
@@ -279,6 +282,7 @@ ValidateOne(const char *kind, const SloParam *spec, const SloParam *p, JsonbValu
 				TypeError(kind, spec, p, v);
 			break;
 		case SLO_PARAM_OBJECT:
+		case SLO_PARAM_SECRET_OBJECT:
 			if (!IsStringObject(v))
 				TypeError(kind, spec, p, v);
 			break;
@@ -346,12 +350,20 @@ SloValidateParams(const char *kind, const SloParam *spec, Jsonb *params)
 
 	for (int i = 0; i < nspec; i++)
 		if (spec[i].required && !seen[i])
+		{
+			bool		secret = false;
+
+			/* a kind with secret params: the params given are not shown */
+			for (int j = 0; j < nspec; j++)
+				if (spec[j].type == SLO_PARAM_SECRET_OBJECT)
+					secret = true;
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("check kind \"%s\" requires parameter \"%s\"", kind, spec[i].key),
-					 errdetail("The params given were %s.",
+					 secret ? 0 : errdetail("The params given were %s.",
 							   JsonbToCString(NULL, &params->root, VARSIZE(params))),
 					 errhint("Check kind \"%s\" accepts: %s.", kind, AcceptedParams(spec))));
+		}
 	pfree(seen);
 }
 

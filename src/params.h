@@ -20,7 +20,8 @@ typedef enum SloParamType
 	SLO_PARAM_URL,				/* JSON string, http:// or https:// URL */
 	SLO_PARAM_OBJECT,			/* JSON object of string values */
 	SLO_PARAM_STRING_ARRAY,		/* array of strings (may be empty) */
-	SLO_PARAM_GUARD				/* JSON true/false or the string "block" (guards) */
+	SLO_PARAM_GUARD,			/* JSON true/false or the string "block" (guards) */
+	SLO_PARAM_SECRET_OBJECT		/* as OBJECT, but its values are secrets: never shown in errors */
 } SloParamType;
 
 typedef struct SloParam

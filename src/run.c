@@ -1201,6 +1201,24 @@ ParkedRelease(SloParked *pk)
 	pk->astatecxt = NULL;
 }
 
+/*
+ * Let every parked check go without writing anything (the extension is gone
+ * or cannot be served): their leases run out and they are due again.
+ */
+void
+SloAsyncDrop(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, parked)
+	{
+		ParkedRelease((SloParked *) lfirst(lc));
+		pfree(lfirst(lc));
+	}
+	list_free(parked);
+	parked = NIL;
+}
+
 long
 SloAsyncPoll(void)
 {

@@ -87,6 +87,8 @@ extern void SloAsyncDefer(bool on);
 extern long SloAsyncPoll(void);
 extern int	SloAsyncFinish(const SloExtension *ext);
 extern int	SloAsyncInFlight(void);
+/* Release every parked check without writing it (their leases run out). */
+extern void SloAsyncDrop(void);
 
 /*
  * Run exactly these checks now (the enabled ones among ids), due or not, in

@@ -105,19 +105,24 @@ typedef struct SloJob
 static long JobChecks(void);
 static long JobTrimResults(void);
 static long JobTrimAlerts(void);
+static long JobProbes(void);
 
 static SloJob jobs[] = {
 	{"checks", JobChecks, 0, 0, 0, 0},
 	{"trim results", JobTrimResults, SLO_TRIM_INTERVAL_MS, 0, 0, 0},
 	{"trim alerts", JobTrimAlerts, SLO_TRIM_INTERVAL_MS, 0, 0, 0},
 	{"deliveries", SloDeliveryJob, 0, 0, 0, 0}, /* issue 11: src/delivery.c */
-	/* next: one row each for deliveries, escalation, rollups */
+	{"probes", JobProbes, 0, 0, 0, 0},	/* issue 11: parked async checks, polled with no transaction open */
+	/* next: one row each for escalation, rollups */
 };
 
 #define SLO_JOB_CHECKS (&jobs[0])
 
-/* A run worker's only job. */
+/* A run worker's jobs: due checks, and the asynchronous ones it parked. */
 static SloJob runner_job = {"checks", JobChecks, 0, 0, 0, 0};
+static SloJob runner_probes_job = {"probes", JobProbes, 0, 0, 0, 0};
+/* This process's probes job (jobs[] or runner_probes_job). */
+static SloJob *probes_job = NULL;
 
 /* A lock a job takes (bounded) before its statements run. */
 typedef struct SloTableLock
@@ -478,6 +483,38 @@ SloRunJob(SloJob *job)
  */
 
 /*
+ * Asynchronous checks (http probes) that a batch started and parked: poll
+ * them with NO transaction open (network I/O only), then finish the done
+ * ones in a new transaction (result, state, alert, NOTIFY).  Returns how
+ * long until they want polling again; naptime when none is in flight.
+ */
+static long
+JobProbes(void)
+{
+	long		wait;
+
+	if (SloAsyncInFlight() == 0)
+		return slo_naptime_ms;
+	Assert(!IsTransactionState());
+	wait = SloAsyncPoll();
+	if (wait == 0)
+	{
+		SloExtension ext;
+		bool		found;
+
+		if (SloBeginJobXact(&ext, checks_locks, &found))
+			(void) SloAsyncFinish(&ext);
+		else
+			SloAsyncDrop();
+		SloEndJobXact();
+		if (SloAsyncInFlight() == 0)
+			return slo_naptime_ms;
+		wait = SloAsyncPoll();
+	}
+	return wait < 0 ? slo_naptime_ms : wait;
+}
+
+/*
  * Due checks: batches of SloRunDueBatch, each committed at once, until none
  * is due (or the round has taken SLO_CHECKS_ROUND_MS: then again at once,
  * after the scheduler's other jobs).  Returns ms until the next check is due
@@ -508,6 +545,13 @@ JobChecks(void)
 		n = SloRunDueBatch(&ext, SLO_BATCH_CHECKS, SLO_BATCH_BUDGET_MS, &next_due);
 		SloEndJobXact();
 		total += n;
+		/* asynchronous checks were parked: set them going now, no transaction open */
+		if (SloAsyncInFlight() > 0)
+		{
+			(void) SloAsyncPoll();
+			if (probes_job)
+				probes_job->next_due = 0;
+		}
 		if (n == 0)
 			break;
 		/* a signal to act on, or other jobs waiting: come back at once */
@@ -792,6 +836,11 @@ SloSchedulerMain(Datum main_arg)
 		proc_exit(0);
 	}
 	before_shmem_exit(SloStopRunners, (Datum) 0);
+	/* asynchronous checks are parked between transactions (JobProbes) */
+	SloAsyncDefer(true);
+	for (int i = 0; i < (int) lengthof(jobs); i++)
+		if (jobs[i].run == JobProbes)
+			probes_job = &jobs[i];
 
 	for (;;)
 	{
@@ -855,6 +904,8 @@ SloRunnerMain(Datum main_arg)
 	/* our scheduler is gone (it would have stopped us), or no slot is free */
 	if (SloSchedulerPid(MyDatabaseId) != my_scheduler || !SloClaimProcSlot(SLO_ROLE_RUNNER))
 		proc_exit(0);
+	SloAsyncDefer(true);
+	probes_job = &runner_probes_job;
 
 	for (;;)
 	{
@@ -868,8 +919,14 @@ SloRunnerMain(Datum main_arg)
 		{
 			if (runner_job.next_due <= GetCurrentTimestamp())
 				SloRunJob(&runner_job);
+			if (runner_probes_job.next_due <= GetCurrentTimestamp())
+				SloRunJob(&runner_probes_job);
 			if (runner_job.next_due > GetCurrentTimestamp())
 				timeout = Min(timeout, (long) ((runner_job.next_due - GetCurrentTimestamp() + 999) / 1000));
+			else
+				timeout = 0;
+			if (runner_probes_job.next_due > GetCurrentTimestamp())
+				timeout = Min(timeout, (long) ((runner_probes_job.next_due - GetCurrentTimestamp() + 999) / 1000));
 			else
 				timeout = 0;
 		}
