@@ -59,6 +59,8 @@
 #define SLO_DELIVERY_TRIM		1000
 /* Events listed in one digest (the count says how many there were). */
 #define SLO_DIGEST_MAX_EVENTS	200
+/* Housekeeping (lost leases, repeats, digests, trim) at most this often. */
+#define SLO_HOUSEKEEPING_MS		1000
 
 int			slo_delivery_max_attempts = 12;
 int			slo_delivery_retry_max_s = 600;
@@ -67,6 +69,7 @@ int			slo_delivery_timeout_ms = 10000;
 static bool wake_registered = false;
 static bool wake_pending = false;
 static bool first_round = true;
+static TimestampTz housekeeping_at = 0;
 static CURLM *multi = NULL;
 
 /* One claimed delivery: the request, then its outcome. */
@@ -377,16 +380,18 @@ Claim(const SloExtension *ext, MemoryContext cxt, SloSend **sends_out)
 	return n;
 }
 
-/* ms until the earliest queued delivery is due (at most naptime). */
+/*
+ * ms until the earliest queued delivery is due, or the next housekeeping
+ * (repeats and digests fall due there).  A delivery queued meanwhile wakes
+ * the worker at its commit.
+ */
 static long
 NextDueMs(const SloExtension *ext)
 {
-	const char *s = ext->nspname;
-	long		ms = slo_naptime_ms;
+	long		ms = Max(1, TimestampDifferenceMilliseconds(GetCurrentTimestamp(), housekeeping_at));
 
-	Exec(psprintf("SELECT greatest(0, ceil(extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * 1000))::int8, "
-				  "       (SELECT extract(epoch FROM min(digest_next_at) - clock_timestamp()) * 1000 FROM %s.slo_target)::int8 "
-				  "  FROM %s.slo_delivery WHERE state = 'queued'", s, s), SPI_OK_SELECT);
+	Exec(psprintf("SELECT greatest(0, ceil(extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * 1000))::int8 "
+				  "  FROM %s.slo_delivery WHERE state = 'queued'", ext->nspname), SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
 		bool		isnull;
@@ -394,9 +399,6 @@ NextDueMs(const SloExtension *ext)
 
 		if (!isnull)
 			ms = Min(ms, (long) DatumGetInt64(d));
-		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-		if (!isnull)
-			ms = Min(ms, Max(0, (long) DatumGetInt64(d)));
 	}
 	return Max(ms, 0);
 }
@@ -751,7 +753,11 @@ SloDeliveryJob(void)
 		MemoryContextSwitchTo(cxt);
 		return slo_naptime_ms;
 	}
-	Housekeeping(&ext);
+	if (GetCurrentTimestamp() >= housekeeping_at)
+	{
+		Housekeeping(&ext);
+		housekeeping_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), SLO_HOUSEKEEPING_MS);
+	}
 	n = Claim(&ext, cxt, &sends);
 	next_ms = n > 0 ? 0 : NextDueMs(&ext);
 	EndXact(&bk, cxt);
