@@ -61,6 +61,8 @@
 #define SLO_DIGEST_MAX_EVENTS	200
 /* Housekeeping (lost leases, repeats, digests, trim) at most this often. */
 #define SLO_HOUSEKEEPING_MS		1000
+/* After a round that found nothing, the next one waits at least this long. */
+#define SLO_IDLE_GAP_MS			100
 
 int			slo_delivery_max_attempts = 12;
 int			slo_delivery_retry_max_s = 600;
@@ -70,6 +72,7 @@ static bool wake_registered = false;
 static bool wake_pending = false;
 static bool first_round = true;
 static TimestampTz housekeeping_at = 0;
+static TimestampTz idle_round_at = 0;	/* last round that claimed nothing */
 static CURLM *multi = NULL;
 
 /* One claimed delivery: the request, then its outcome. */
@@ -748,6 +751,15 @@ SloDeliveryJob(void)
 	if (!slo_enabled || RecoveryInProgress())
 		return slo_naptime_ms;
 
+	/*
+	 * The scheduler runs this job whenever its latch is set (deliveries
+	 * queued elsewhere set it at commit; so may other things): after a round
+	 * that found nothing, look again no sooner than SLO_IDLE_GAP_MS.
+	 */
+	now = GetCurrentTimestamp();
+	if (idle_round_at != 0 && !TimestampDifferenceExceeds(idle_round_at, now, SLO_IDLE_GAP_MS))
+		return Max(1, SLO_IDLE_GAP_MS - TimestampDifferenceMilliseconds(idle_round_at, now));
+
 	if (!BeginXact(&ext, &bk))
 	{
 		MemoryContextSwitchTo(cxt);
@@ -761,8 +773,9 @@ SloDeliveryJob(void)
 	n = Claim(&ext, cxt, &sends);
 	next_ms = n > 0 ? 0 : NextDueMs(&ext);
 	EndXact(&bk, cxt);
+	idle_round_at = (n == 0) ? GetCurrentTimestamp() : 0;
 	if (n == 0)
-		return next_ms;
+		return Max(next_ms, 1);
 
 	/* pace: what a target may not send yet is queued again for its turn */
 	todo = palloc(sizeof(SloSend *) * n);
