@@ -16,7 +16,9 @@
 #      migration (demo/break.sql), waits for the background worker to notice,
 #      and shows the NOTIFY payloads and slo_status(): the P0 alert firing, the
 #      fail_after => 2 check pending, then firing;
-#   5. repairs it (demo/repair.sql) and shows the alerts resolved.
+#   5. repairs it (demo/repair.sql) and shows the alerts resolved, and
+#      (issue 11) the same events delivered to a local webhook receiver, as
+#      webhook JSON and in Slack format.
 # Nothing calls slo_run_checks(): the worker runs the checks. Should no worker
 # show up in pg_stat_activity, the demo says so and runs the checks with
 # slo_run_checks() itself, as pg_cron would.
@@ -178,6 +180,7 @@ step "3. Turn slo_guard on: preload, restart, CREATE EXTENSION, the runbook chec
 	fi
 	echo "slo_guard.database = '$DB'"
 	echo "slo_guard.naptime = '500ms'"
+	echo "slo_guard.allowed_hosts = '127.0.0.1'"
 } | sg_as_pg tee -a "$DATA/postgresql.conf" | sed 's/^/    postgresql.conf: /'
 sg_cluster_stop "$DATA"
 sg_cluster_start "$DATA" "$WORK/server.log" || die "the cluster did not restart with slo_guard preloaded"
@@ -212,6 +215,19 @@ wait_until "every check ok" "SELECT bool_and(state = 'ok') FROM slo_status()" ||
 		die "not every check is ok on the healthy schema"
 	}
 show_status
+
+# issue 11: alerts also go to targets: a local webhook receiver
+# (test/servers/httpd.py records every request), in webhook and Slack format
+HOOKS=$WORK/hooks
+mkdir -p "$HOOKS" && chmod 777 "$HOOKS"
+python3 "$SG_ROOT/test/servers/httpd.py" --dir "$HOOKS" --port-file "$HOOKS/port" --max-seconds 600 \
+	>"$WORK/httpd.log" 2>&1 &
+HTTPD_PID=$!
+for ((i = 0; i < 50; i++)); do [[ -s "$HOOKS/port" ]] && break; sleep 0.1; done
+HP=$(cat "$HOOKS/port" 2>/dev/null) || die "the local webhook receiver did not start"
+note "a local webhook receiver listens on 127.0.0.1:$HP"
+show "SELECT slo_add_target('ops_webhook', 'webhook', 'http://127.0.0.1:$HP/hook/ops') AS webhook,
+             slo_add_target('team_slack', 'slack', 'http://127.0.0.1:$HP/hook/slack', min_severity => 'P1') AS slack;"
 
 # ----------------------------------------------------------------- LISTEN
 step "4. A psql session LISTENs on channel $CHANNEL; a bad migration drops consent_records"
@@ -302,6 +318,28 @@ show "SELECT id, check_name, severity, state, fired_at::time(0) AS fired, resolv
 touch "$WORK/stop"
 wait "$LISTENER_PID" 2>/dev/null
 LISTENER_PID=
+
+step "5b. Delivered: the same events at the local webhook receiver, and in Slack format"
+if [[ "$MODE" == worker ]]; then
+	wait_until "every delivery delivered" "SELECT bool_and(state = 'delivered') FROM slo_delivery" ||
+		note "not every delivery was delivered within ${WAIT} s"
+	show "SELECT d.id, t.name AS target, t.kind, d.event, d.severity, d.state, d.attempts, d.last_status FROM slo_delivery d JOIN slo_target t ON t.id = d.target_id ORDER BY d.id;"
+	python3 - "$HOOKS" <<'PY' | sed 's/^/    /'
+import json, sys
+d = sys.argv[1]
+for name, title in (("ops", "webhook body (first request)"), ("slack", "Slack message (first request)")):
+    try:
+        first = json.loads(open(f"{d}/{name}.jsonl").readline())
+    except (OSError, ValueError):
+        print(f"{title}: none received"); continue
+    print(f"{title}: POST {first['path']}  Idempotency-Key: {first['headers'].get('Idempotency-Key')}")
+    print(json.dumps(json.loads(first["body"]), indent=2))
+PY
+else
+	note "no worker: deliveries stay queued (the worker sends them)"
+fi
+kill "$HTTPD_PID" 2>/dev/null
+wait "$HTTPD_PID" 2>/dev/null
 
 step "Done"
 if [[ "$MODE" == worker ]]; then

@@ -29,6 +29,7 @@
 #include "utils/lsyscache.h"
 
 #include "alert.h"
+#include "delivery.h"
 #include "kind.h"
 #include "guc.h"
 
@@ -119,6 +120,8 @@ RecordEvent(const SloExtension *ext, const char *event, int64 alert_id,
 	Datum		values[7];
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *sql;
+	int64		event_id;
+	bool		isnull;
 
 	values[0] = Int64GetDatum(alert_id);
 	values[1] = CStringGetTextDatum(event);
@@ -134,11 +137,15 @@ RecordEvent(const SloExtension *ext, const char *event, int64 alert_id,
 
 	sql = psprintf("INSERT INTO %s.slo_alert_event "
 				   "(alert_id, event, at, status, value, summary, notified, payload) "
-				   "VALUES ($1, $2, $3, $4, $5, $6, true, $7::jsonb)", ext->nspname);
-	if (SPI_execute_with_args(sql, 7, types, values, nulls, false, 0) != SPI_OK_INSERT)
+				   "VALUES ($1, $2, $3, $4, $5, $6, true, $7::jsonb) RETURNING id", ext->nspname);
+	if (SPI_execute_with_args(sql, 7, types, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != 1)
 		elog(ERROR, "slo_guard: could not record alert event");
+	event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	Async_Notify(slo_notify_channel, payload);
+	/* issue 11: one delivery per matching target, in this transaction */
+	SloDeliveryEnqueue(ext, event_id, alert_id, event, check->severity, payload);
 }
 
 /*

@@ -12,6 +12,7 @@
 #include "utils/guc.h"
 #include "utils/varlena.h"
 
+#include "delivery.h"
 #include "guc.h"
 #include "net.h"
 
@@ -190,6 +191,9 @@ SloGucInit(void)
 							100, 1, 10000,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
+
+	/* issue 11, delivery: src/delivery.c */
+	SloDeliveryGucInit();
 
 	MarkGUCPrefixReserved("slo_guard");
 }

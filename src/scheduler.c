@@ -64,6 +64,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "delivery.h"
 #include "extension.h"
 #include "guc.h"
 #include "launcher.h"
@@ -110,8 +111,9 @@ static SloJob jobs[] = {
 	{"checks", JobChecks, 0, 0, 0, 0},
 	{"trim results", JobTrimResults, SLO_TRIM_INTERVAL_MS, 0, 0, 0},
 	{"trim alerts", JobTrimAlerts, SLO_TRIM_INTERVAL_MS, 0, 0, 0},
+	{"deliveries", SloDeliveryJob, 0, 0, 0, 0}, /* issue 11: src/delivery.c */
 	{"probes", JobProbes, 0, 0, 0, 0},	/* issue 11: parked async checks, polled with no transaction open */
-	/* next: one row each for deliveries, escalation, rollups */
+	/* next: one row each for escalation, rollups */
 };
 
 #define SLO_JOB_CHECKS (&jobs[0])
@@ -884,6 +886,10 @@ SloSchedulerMain(Datum main_arg)
 		/* woken (a change to checks committed): look at checks now, unless backing off */
 		if ((rc & WL_LATCH_SET) && SLO_JOB_CHECKS->failures == 0)
 			SLO_JOB_CHECKS->next_due = 0;
+		/* issue 11: woken (deliveries queued): send now, unless backing off */
+		for (int i = 0; i < (int) lengthof(jobs); i++)
+			if ((rc & WL_LATCH_SET) && jobs[i].run == SloDeliveryJob && jobs[i].failures == 0)
+				jobs[i].next_due = 0;
 	}
 }
 

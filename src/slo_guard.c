@@ -14,6 +14,8 @@
  *	    launcher.c          the launcher: one worker per listed database
  *	    wake.c              shared memory, wake-up on commit
  *	    scheduler.c         the per-database worker (timed jobs) and run workers
+ *	    target.c            slo_add_target / slo_alter_target / slo_drop_target / slo_test_target
+ *	    delivery.c          the delivery outbox and the worker's sender job
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

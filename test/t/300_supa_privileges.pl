@@ -130,7 +130,7 @@ is( $node->safe_psql(
 		'sb_public', q{
 SELECT status || ' ' || (detail ->> 'count') || ' ' || (detail ->> 'extension_tables_skipped')
   FROM slo_run_checks(false) WHERE check_name = 'api_rls'}, %ADMIN),
-	'ok 0 10', 'sb_public: rls_disabled over public: ok, slo_guard\'s 10 tables skipped');
+	'ok 0 12', 'sb_public: rls_disabled over public: ok, slo_guard\'s 12 tables without row level security skipped (slo_target_secret and slo_check_secret have it)');
 
 # --- (b) WITH SCHEMA extensions ------------------------------------------------
 SupabaseFixture::create_database($node, 'sb_ext');
@@ -140,7 +140,7 @@ is( $node->safe_psql(
 		'sb_ext',
 		"SELECT count(*) FROM pg_class WHERE relname LIKE 'slo\\_%' AND relnamespace = 'extensions'::regnamespace AND relkind = 'r'"
 	),
-	'11', 'sb_ext: the tables are in extensions');	# 11: slo_check_secret (issue 11)
+	'14', 'sb_ext: the tables are in extensions');	# + slo_check_secret, slo_target, slo_target_secret, slo_delivery (issue 11)
 
 # The README's GRANTs (Supabase section) still work on the stripped objects,
 # and what the DBA grants is what pg_dump carries.
