@@ -13,6 +13,7 @@
 #include "utils/varlena.h"
 
 #include "guc.h"
+#include "oncall.h"
 
 char	   *slo_notify_channel = NULL;
 int			slo_check_timeout_ms = 10000;
@@ -171,6 +172,8 @@ SloGucInit(void)
 							2, 1, 32,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
+
+	SloOncallGucInit();			/* issue 12: response_time_p0..p3 (oncall.c) */
 
 	MarkGUCPrefixReserved("slo_guard");
 }

@@ -31,6 +31,7 @@ static const SloKind *const SloKinds[] = {
 	&SloKindReplicationLag,
 	&SloKindSlowQueries,
 	&SloKindObjective,			/* objective.c (issue 13): internal, per objective */
+	&SloKindFailingChecks,		/* kinds/failing.c (issue 12) */
 #ifdef SLO_TEST_KINDS
 	&SloKindTestAsync,
 #endif

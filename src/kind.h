@@ -99,6 +99,7 @@ extern const SloKind SloKindLongTransactions;
 extern const SloKind SloKindRlsDisabled;
 extern const SloKind SloKindReplicationLag;
 extern const SloKind SloKindSlowQueries;
+extern const SloKind SloKindFailingChecks;	/* kinds/failing.c (issue 12) */
 /* An objective's burn-rate check (objective.c); internal. */
 extern const SloKind SloKindObjective;
 #ifdef SLO_TEST_KINDS

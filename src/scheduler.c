@@ -67,6 +67,7 @@
 #include "extension.h"
 #include "guc.h"
 #include "launcher.h"
+#include "oncall.h"
 #include "run.h"
 #include "scheduler.h"
 #include "slo_guard.h"
@@ -109,6 +110,7 @@ static SloJob jobs[] = {
 	{"checks", JobChecks, 0, 0, 0, 0},
 	{"trim results", JobTrimResults, SLO_TRIM_INTERVAL_MS, 0, 0, 0},
 	{"trim alerts", JobTrimAlerts, SLO_TRIM_INTERVAL_MS, 0, 0, 0},
+	{"on-call", SloOncallJob, 1000, 0, 0, 0},	/* issue 12: escalation, silence expiry (oncall.c) */
 	/* next: one row each for deliveries, escalation, rollups */
 };
 
