@@ -186,7 +186,8 @@ BEGIN
     SELECT c.kind, c.labels INTO kind_, labels FROM @extschema@.slo_check c WHERE c.id = a.check_id;
     runbook := labels ->> 'runbook';
 
-    secs := pg_catalog.floor(EXTRACT(epoch FROM coalesce(a.resolved_at, pg_catalog.now()) - a.detected_at))::bigint;
+    secs := GREATEST(0, pg_catalog.floor(EXTRACT(epoch FROM
+                coalesce(a.resolved_at, pg_catalog.clock_timestamp()) - a.detected_at)))::bigint;
     dur := pg_catalog.concat_ws(' ',
                CASE WHEN secs >= 86400 THEN (secs / 86400) || ' d' END,
                CASE WHEN secs >= 3600 THEN (secs % 86400 / 3600) || ' h' END,
@@ -256,7 +257,7 @@ BEGIN
                          || coalesce(': ' || @extschema@.slo_markdown(al.ack_note), '')
                     WHEN e.event = 'escalated'
                     THEN @extschema@.slo_markdown(e.summary)
-                    ELSE coalesce(e.payload ->> 'severity' || ', ', '')
+                    ELSE CASE WHEN e.event = 'firing' THEN coalesce(e.payload ->> 'severity' || ', ', '') ELSE '' END
                          || @extschema@.slo_markdown(coalesce(e.status, '') || coalesce(', value ' || e.value::text, '')
                                                      || coalesce(': ' || e.summary, '')) END
                || CASE WHEN e.notified THEN '' ELSE ' (silenced: not notified)' END
