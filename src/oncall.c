@@ -314,8 +314,9 @@ SloOncallJob(void)
 								 GUC_ACTION_SAVE, true, 0, false);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "slo_guard: SPI_connect failed");
-		(void) Escalate(&ext);
+		/* silences first: an alert whose silence just ended gets its firing event before any escalation */
 		ExpireSilences(&ext);
+		(void) Escalate(&ext);
 		SPI_finish();
 		SloLeaveBookkeeping(&bk);
 	}
