@@ -3,7 +3,7 @@
 -- NULL id or a note too long, never a second event; an on-call role with EXECUTE on
 -- slo_ack only (no table grants) can ack.
 BEGIN;
-SELECT plan(27);
+SELECT plan(30);
 
 CREATE TABLE ack_target (id int);
 SELECT slo_add_check('ack_a', 'table_exists', '{"tables": ["ack_missing"]}', 'P0',
@@ -73,6 +73,18 @@ RESET ROLE;
 SELECT is((SELECT acknowledged_by || ':' || ack_note FROM slo_alert WHERE id = :b2_id), session_user || ':mine',
           'recorded with the session user and the note');
 SELECT is(ack_events(:b2_id), '{firing,acknowledged}'::text[], 'its acknowledged event');
+
+-- an objective's burn-rate alert (objective:<name>) is acknowledged the same way
+SELECT slo_add_objective('ack_avail', 'ack_a', 0.99) \g /dev/null
+INSERT INTO slo_alert (check_id, check_name, severity, state, detected_at, fired_at, status, value, summary)
+SELECT alert_check_id, 'objective:ack_avail', 'P1', 'firing', now(), now(), 'fail', 20, 'burning'
+  FROM slo_objective WHERE name = 'ack_avail'
+RETURNING id AS obj_id \gset
+SELECT lives_ok(format('SELECT slo_ack(%s, ''budget burn known'')', :obj_id), 'an objective alert is acknowledged');
+SELECT is(ack_events(:obj_id), '{acknowledged}'::text[], 'with its acknowledged event');
+SELECT is((SELECT payload ->> 'check' || '/' || (payload ->> 'kind') || '/' || (payload ->> 'severity')
+             FROM slo_alert_event WHERE alert_id = :obj_id),
+          'objective:ack_avail/objective/P1', 'payload names the objective alert, its kind and severity');
 
 SELECT * FROM finish();
 ROLLBACK;
