@@ -554,6 +554,7 @@ slo_unsilence(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	char	   *sql;
 	int			sent;
+	bool		active;
 
 	RequireArg(fcinfo, 0, "id", "slo_silences() lists the active silences with their ids.");
 	id = PG_GETARG_INT64(0);
@@ -576,22 +577,27 @@ slo_unsilence(PG_FUNCTION_ARGS)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *ended = SPI_getvalue(tup, desc, 1);
 		bool		isnull;
 
-		if (!DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull)))
-		{
-			char	   *ended = SPI_getvalue(tup, desc, 1);
-
+		if (ended != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("silence " INT64_FORMAT " already ended at %s", id,
-							ended ? ended : SPI_getvalue(tup, desc, 2)),
+					 errmsg("silence " INT64_FORMAT " already ended at %s", id, ended),
 					 errhint("slo_silences() lists the active silences with their ids.")));
-		}
+		active = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
 	}
-	sql = psprintf("UPDATE %s.slo_silence SET ended_at = now(), ended_by = $2 WHERE id = $1",
-				   ext.nspname);
-	if (SPI_execute_with_args(sql, 2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+	/*
+	 * An active silence ends now, by us; one that expired unseen (no worker)
+	 * is recorded as expired, and what it held back is sent now all the same.
+	 */
+	if (active)
+		sql = psprintf("UPDATE %s.slo_silence SET ended_at = now(), ended_by = $2 WHERE id = $1",
+					   ext.nspname);
+	else
+		sql = psprintf("UPDATE %s.slo_silence SET ended_at = ends_at WHERE id = $1",
+					   ext.nspname);
+	if (SPI_execute_with_args(sql, active ? 2 : 1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "slo_guard: could not end silence");
 	sent = ResendHeldBack(&ext);
 	SPI_finish();

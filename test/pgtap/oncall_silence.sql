@@ -5,7 +5,7 @@
 -- slo_silences() lists the active ones; bad input is refused with clear errors; an
 -- on-call role silences with EXECUTE only. (Expiry through the worker: t/801.)
 BEGIN;
-SELECT plan(40);
+SELECT plan(43);
 
 CREATE TABLE sil_t (id int);
 CREATE FUNCTION sil_run() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM slo_run_checks(false) $$;
@@ -75,6 +75,19 @@ SELECT sil_run() \g /dev/null
 SELECT is(sil_events('db_open'), '{firing:held,acknowledged:held,firing:sent,resolved:held}'::text[],
           'maintenance mode holds the resolved event');
 SELECT is(slo_unsilence(:s2), 0, 'nothing to send: the alert resolved inside');
+
+-- a silence that expired with no worker to see it: slo_unsilence records the expiry
+-- and sends what it held back
+SELECT slo_silence('app%', '1 hour', 'no worker here') AS s4 \gset
+DROP TABLE sil_t;
+SELECT sil_run() \g /dev/null
+UPDATE slo_silence SET starts_at = now() - interval '2 minutes', ends_at = now() - interval '1 minute'
+ WHERE id = :s4;
+SELECT is(slo_unsilence(:s4), 1, 'unsilence of an expired, unseen silence sends its held firing');
+SELECT is(sil_events('app_x'), '{firing:sent,resolved:held,firing:held,firing:sent}'::text[],
+          'the held firing event goes out');
+SELECT is((SELECT ended_at = ends_at AND ended_by IS NULL FROM slo_silence WHERE id = :s4), true,
+          'recorded as expired');
 
 -- bad input
 SELECT throws_ok($$SELECT slo_silence('', '1 hour', 'x')$$, '22023', 'invalid silence pattern ""', 'empty pattern');
