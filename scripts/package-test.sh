@@ -13,7 +13,7 @@
 #      every slo_guard file removed, then the 1.0 package unpacked into it;
 #      starts a cluster from it with slo_guard preloaded, creates the extension
 #      (1.0) and runs a check;
-#   5. unpacks the 1.1 package over it (what a package upgrade does to the
+#   5. unpacks the new package (today's version) over it (what a package upgrade does to the
 #      files), restarts, runs ALTER EXTENSION slo_guard UPDATE, and checks that
 #      the database is at the new version, the old check is kept and runs, a new
 #      one can be added, and the worker runs checks by itself;
@@ -117,13 +117,15 @@ OLD_DEB=$(ls "$WORK"/old/postgresql-15-slo-guard_1.0_*.deb 2>/dev/null | head -n
 # What the package holds: the library, the control file, every install and upgrade script.
 contents=$(dpkg-deb -c "$NEW_DEB")
 for f in lib/slo_guard.so extension/slo_guard.control "extension/slo_guard--$VERSION.sql" \
-	extension/slo_guard--1.0.sql extension/slo_guard--1.0--1.1.sql; do
+	extension/slo_guard--1.0.sql extension/slo_guard--1.1.sql extension/slo_guard--1.0--1.1.sql; do
 	grep -q "/15/$f\$" <<<"$contents" || die "the package lacks $f"
 done
 for f in "$SG_ROOT"/sql/slo_guard--*--*.sql; do
 	grep -q "/15/extension/$(basename "$f")\$" <<<"$contents" || die "the package lacks $(basename "$f")"
 done
-sg_say "the package holds the library, the control file and $(grep -c 'extension/.*\.sql$' <<<"$contents") SQL scripts"
+grep -q "/usr/share/doc/postgresql-15-slo-guard/examples/postgres_exporter_queries.yaml\$" <<<"$contents" ||
+	die "the package lacks the postgres_exporter queries file (examples)"
+sg_say "the package holds the library, the control file, the exporter queries file and $(grep -c 'extension/.*\.sql$' <<<"$contents") SQL scripts"
 
 # ------------------------------------------------------------- 2. lintian
 # Errors fail. Known, explained warnings (README, "Debian package") are listed

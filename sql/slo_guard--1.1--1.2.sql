@@ -309,6 +309,11 @@ REVOKE ALL ON FUNCTION slo_incident_report(bigint) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
 -- Issue 9 and 13: run model and objectives follow-ups.
+-- How long each check's last run took: the worker runs a check that took more than half
+-- a batch's time budget only at the head of a batch, so it never holds other checks'
+-- claims while it runs (run.c, SloRunDueBatch).
+ALTER TABLE slo_check_state ADD COLUMN last_duration_ms float8;
+COMMENT ON COLUMN slo_check_state.last_duration_ms IS 'how long the last run took, in milliseconds';
 -- (end of issue 9 and 13)
 
 -- ==== privileges: keep only what slo_guard intends (issue 16) ====

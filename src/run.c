@@ -87,6 +87,7 @@ typedef struct SloRunItem
 	SloStatus	prev_status;
 	TimestampTz prev_since;
 	TimestampTz prev_next_run;
+	double		prev_duration_ms;	/* how long its last run took; < 0 if unknown */
 	SloAlertState alert;
 	/* result */
 	SloOutcome	out;
@@ -881,7 +882,7 @@ LoadChecks(const SloExtension *ext, SloClaim claim, bool only_due,
 				   "       c.search_path, c.fail_after, "
 				   "       (extract(epoch FROM c.every) * 1000000)::int8, "
 				   "       s.status, s.since, s.next_run, s.fail_streak, s.first_fail_at, s.alert_id, "
-				   "       c.owner_name "
+				   "       c.owner_name, s.last_duration_ms "
 				   "FROM %s.slo_check c JOIN %s.slo_check_state s ON s.check_id = c.id "
 				   "WHERE c.enabled AND (NOT $1 OR s.next_run <= $2) "
 				   "  AND ($3 IS NULL OR c.id = ANY($3)) "
@@ -944,6 +945,8 @@ LoadChecks(const SloExtension *ext, SloClaim claim, bool only_due,
 		d = SPI_getbinval(tup, desc, 16, &isnull);
 		it->alert.alert_id = isnull ? 0 : DatumGetInt64(d);
 		it->check.owner_name = TextDatumGetCString(SPI_getbinval(tup, desc, 17, &isnull));
+		d = SPI_getbinval(tup, desc, 18, &isnull);
+		it->prev_duration_ms = isnull ? -1 : DatumGetFloat8(d);
 		MemoryContextSwitchTo(old);
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -1033,11 +1036,11 @@ WriteResults(const SloExtension *ext, SloRunItem *items, int n)
 static void
 WriteState(const SloExtension *ext, SloRunItem *items, int n)
 {
-#define NSTATE 10
+#define NSTATE 11
 	Datum	   *v[NSTATE];
 	bool	   *nl[NSTATE];
 	Oid			elem[NSTATE] = {INT8OID, TEXTOID, FLOAT8OID, TEXTOID, TIMESTAMPTZOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, INT8OID};
+		TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, INT8OID, FLOAT8OID};
 	Oid			types[NSTATE];
 	Datum		args[NSTATE];
 	char	   *sql;
@@ -1070,6 +1073,7 @@ WriteState(const SloExtension *ext, SloRunItem *items, int n)
 		nl[8][k] = (it->alert.first_fail_at == 0);
 		v[9][k] = Int64GetDatum(it->alert.alert_id);
 		nl[9][k] = (it->alert.alert_id == 0);
+		v[10][k] = Float8GetDatum(it->duration_ms);
 		k++;
 	}
 	if (k == 0)
@@ -1080,10 +1084,11 @@ WriteState(const SloExtension *ext, SloRunItem *items, int n)
 	sql = psprintf("UPDATE %s.slo_check_state s SET status = u.status, value = u.value, "
 				   "summary = u.summary, since = u.since, last_run = u.last_run, "
 				   "next_run = u.next_run, fail_streak = u.fail_streak, "
-				   "first_fail_at = u.first_fail_at, alert_id = u.alert_id "
-				   "FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+				   "first_fail_at = u.first_fail_at, alert_id = u.alert_id, "
+				   "last_duration_ms = u.last_duration_ms "
+				   "FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
 				   "  AS u(check_id, status, value, summary, since, last_run, next_run, "
-				   "       fail_streak, first_fail_at, alert_id) "
+				   "       fail_streak, first_fail_at, alert_id, last_duration_ms) "
 				   "WHERE s.check_id = u.check_id", ext->nspname);
 	if (SPI_execute_with_args(sql, NSTATE, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "slo_guard: could not record check state");
@@ -1772,6 +1777,14 @@ NextUnclaimed(const SloExtension *ext, bool readonly)
 	return result;
 }
 
+/* Did its last run take more than half a batch's budget (asynchronous kinds never block)? */
+static bool
+RanSlowly(const SloRunItem *it, int budget_ms)
+{
+	return it->prev_duration_ms > budget_ms / 2.0 &&
+		!(it->check.kind != NULL && SloKindIsAsync(it->check.kind));
+}
+
 int
 SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms, TimestampTz *next_due)
 {
@@ -1792,7 +1805,11 @@ SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms, Timestamp
 		/*
 		 * Claim in growing chunks (1, 8, 64, ...): a slow check found early
 		 * holds few other claims while it runs.  Each chunk is written before
-		 * the next is claimed, so a check run here is no longer due.
+		 * the next is claimed, so a check run here is no longer due.  A check
+		 * whose last run took more than half the budget runs only at the head
+		 * of a batch, where it is the batch's only claim: met later, the
+		 * batch ends before it (it stays due and heads the next batch), so it
+		 * never holds other checks' claims while it runs.
 		 */
 		while (!stop && pass.set.n < maxn)
 		{
@@ -1805,7 +1822,8 @@ SloRunDueBatch(const SloExtension *ext, int max_checks, int budget_ms, Timestamp
 				break;
 			for (int i = first; i < first + got; i++)
 			{
-				if (i > 0 && TimestampDifferenceExceeds(start, GetCurrentTimestamp(), budget_ms))
+				if (i > 0 && (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), budget_ms) ||
+							  RanSlowly(&pass.set.items[i], budget_ms)))
 				{
 					/* claimed, not run: left untouched, the claim ends at commit */
 					pass.set.n = i;

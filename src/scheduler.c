@@ -79,7 +79,7 @@
 /* Longest back-off after repeated failures (unless naptime is longer). */
 #define SLO_MAX_BACKOFF_MS		60000
 /* One batch of checks: at most this many, or this long (then it commits). */
-#define SLO_BATCH_CHECKS		32
+#define SLO_BATCH_CHECKS		500
 #define SLO_BATCH_BUDGET_MS		50
 /* Longest a round of checks keeps the scheduler from its other jobs. */
 #define SLO_CHECKS_ROUND_MS		1000

@@ -4,7 +4,7 @@
 -- the budget; each batch writes its checks' results and state; claimed checks
 -- not run are untouched; next_due is the earliest next_run of enabled checks.
 BEGIN;
-SELECT plan(9);
+SELECT plan(13);
 
 CREATE FUNCTION pg_temp.batch(int, int) RETURNS text
   AS 'slo_guard', 'slo_test_run_due_batch' LANGUAGE C STRICT;
@@ -36,6 +36,22 @@ UPDATE slo_check_state s SET next_run = now() - interval '1 minute'
 SELECT is(split_part(pg_temp.batch(10, 100), ' ', 1), '1',
           'budget 100 ms: the batch stops right after the 300 ms check');
 SELECT is(split_part(pg_temp.batch(10, 100), ' ', 1), '3', 'the next batch runs the three fast ones');
+
+-- a check that ran slowly last time runs only at the head of a batch: met later, the
+-- batch ends before it, so it never holds other checks' claims while it runs
+SELECT is((SELECT last_duration_ms > 250 FROM slo_check_state s JOIN slo_check c ON c.id = s.check_id
+            WHERE c.name = 'b_slow'), true, 'the state keeps how long the last run took');
+UPDATE slo_check_state s SET next_run = now() - interval '1 minute' + CASE c.name
+         WHEN 'b04' THEN interval '1 ms' WHEN 'b05' THEN interval '2 ms'
+         WHEN 'b_slow' THEN interval '3 ms' WHEN 'b06' THEN interval '4 ms' END
+  FROM slo_check c WHERE c.id = s.check_id AND c.name IN ('b04', 'b05', 'b_slow', 'b06') \g /dev/null
+-- (budget 500 ms: "slowly" is more than half of it, and the 300 ms check is)
+SELECT is(split_part(pg_temp.batch(10, 500), ' ', 1), '2',
+          'a batch that meets the slow check after two fast ones ends before it');
+SELECT is(split_part(pg_temp.batch(10, 500), ' ', 1), '2',
+          'the next batch: the slow check at its head, then the last fast one');
+SELECT is((SELECT count(*)::int FROM slo_result WHERE check_name = 'b_slow'), 2,
+          'the slow check ran (once more), alone at the head of its batch');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,9 +1,10 @@
-# The 1.0 -> 1.1 upgrade (issue 10). A database created at 1.0 under the 1.1
-# library: the worker logs once that the schema is old and waits (no error loop),
+# The upgrade path (issue 10): 1.0 -> 1.1 -> 1.2 and 1.1 -> 1.2. A database
+# created at 1.0 under the 1.2 library: the worker logs once that the schema is old and waits (no error loop),
 # and every C function refuses with SQLSTATE 55000 and the ALTER EXTENSION hint.
 # 1.0 data (written directly, as 1.0 would have) survives ALTER EXTENSION
 # slo_guard UPDATE, the worker then serves the database, and the upgraded catalog
-# equals a fresh CREATE EXTENSION slo_guard (SloCatalog.pm: functions, tables,
+# equals a fresh CREATE EXTENSION slo_guard; so does a database created at 1.1
+# (the released 1.1 script) and updated (SloCatalog.pm: functions, tables,
 # columns, indexes, constraints, triggers, comments, grants, extension config).
 use strict;
 use warnings;
@@ -28,6 +29,7 @@ $node->start;
 my $offset = -s $node->logfile;
 $node->safe_psql('postgres', 'CREATE DATABASE old');
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
+$node->safe_psql('postgres', 'CREATE DATABASE mid');
 $node->safe_psql('postgres', 'CREATE ROLE alice');
 $node->safe_psql('postgres', 'CREATE ROLE gone');
 my $gone_oid = $node->safe_psql('postgres', "SELECT 'gone'::regrole::oid");
@@ -35,11 +37,11 @@ $node->safe_psql('postgres', 'DROP ROLE gone');
 
 $node->safe_psql('old', "CREATE EXTENSION slo_guard VERSION '1.0'");
 is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'slo_guard'"),
-	'1.0', 'a 1.0 schema under the 1.1 library');
+	'1.0', 'a 1.0 schema under the 1.2 library');
 
 # --- the worker: logs once, then waits -----------------------------------------
-my $waiting = qr/slo_guard worker for database "old" waiting: slo_guard's schema is version 1\.0 but the library is 1\.1/;
-ok($node->wait_for_log($waiting, $offset), 'the worker says the schema is 1.0 and the library 1.1');
+my $waiting = qr/slo_guard worker for database "old" waiting: slo_guard's schema is version 1\.0 but the library is 1\.2/;
+ok($node->wait_for_log($waiting, $offset), 'the worker says the schema is 1.0 and the library 1.2');
 usleep(2_000_000);    # ten naptimes
 my $log = slurp_file($node->logfile, $offset);
 my @said = ($log =~ /$waiting/g);
@@ -58,7 +60,7 @@ for my $call (
 	my ($ret, $out, $err) = $node->psql('old', "\\set VERBOSITY verbose\n$call");
 	like(
 		$err,
-		qr/ERROR:  55000: slo_guard's schema is version 1\.0 but the library is 1\.1.*HINT:  Run ALTER EXTENSION slo_guard UPDATE\./s,
+		qr/ERROR:  55000: slo_guard's schema is version 1\.0 but the library is 1\.2.*HINT:  Run ALTER EXTENSION slo_guard UPDATE\./s,
 		"1.0 schema: $call refuses with 55000 and the hint");
 }
 
@@ -99,7 +101,7 @@ is($after[0], $before, 'checks, state, results, alerts and events survive the up
 like($after[1], qr/^users_present alice alice;orphan $gone_oid dropped role with OID $gone_oid /,
 	'owner_name filled from pg_roles; a role dropped before the upgrade gets a name no role has');
 is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'slo_guard'"),
-	'1.1', 'now 1.1');
+	'1.2', 'now 1.2 (1.0 -> 1.1 -> 1.2)');
 
 # --- the worker serves it now (it re-checks every naptime) -------------------------
 ok( $node->poll_query_until(
@@ -112,16 +114,30 @@ is($node->safe_psql('old', "SELECT slo_add_check('new', 'table_exists', '{\"tabl
 	't', 'slo_add_check works after the upgrade; ids go on');
 is($node->safe_psql('old', "SELECT count(*) FROM slo_run_checks(false)"), '3', 'slo_run_checks works after the upgrade');
 
-# --- the catalog of the upgraded database equals a fresh install -------------------
+# --- 1.1 -> 1.2: a database created with the released 1.1 script --------------------
+$node->safe_psql('mid', "CREATE EXTENSION slo_guard VERSION '1.1'");
+$node->safe_psql('mid', "INSERT INTO slo_check (name, kind, params, severity, every, owner, search_path)
+  VALUES ('mid_users', 'table_exists', '{\"tables\": [\"users\"]}', 'P1', '1 second', 'alice'::regrole, 'public')");
+my $mid_before = $node->safe_psql('mid', "SELECT string_agg(format('%s %s %s %s', id, name, owner, owner_name), ';') FROM slo_check");
+$node->safe_psql('mid', 'ALTER EXTENSION slo_guard UPDATE');
+is($node->safe_psql('mid', "SELECT extversion FROM pg_extension WHERE extname = 'slo_guard'"),
+	'1.2', '1.1 -> 1.2');
+is($node->safe_psql('mid', "SELECT string_agg(format('%s %s %s %s', id, name, owner, owner_name), ';') FROM slo_check"),
+	$mid_before, 'a 1.1 check survives the 1.1 -> 1.2 update');
+
+# --- the catalog of each upgraded database equals a fresh install -------------------
 $node->safe_psql('fresh', 'CREATE EXTENSION slo_guard');
-my $old   = SloCatalog::snapshot($node, 'old');
 my $fresh = SloCatalog::snapshot($node, 'fresh');
-my %in_old   = map { $_ => 1 } split /\n/, $old;
 my %in_fresh = map { $_ => 1 } split /\n/, $fresh;
-my @only_old   = grep { !$in_fresh{$_} } sort keys %in_old;
-my @only_fresh = grep { !$in_old{$_} } sort keys %in_fresh;
-is(join("\n", @only_old),   '', 'nothing in the upgraded catalog that a fresh install lacks');
-is(join("\n", @only_fresh), '', 'nothing in a fresh install that the upgraded catalog lacks');
+for my $db ('old', 'mid')
+{
+	my $up = SloCatalog::snapshot($node, $db);
+	my %in_up = map { $_ => 1 } split /\n/, $up;
+	my @only_up    = grep { !$in_fresh{$_} } sort keys %in_up;
+	my @only_fresh = grep { !$in_up{$_} } sort keys %in_fresh;
+	is(join("\n", @only_up),    '', "$db: nothing in the upgraded catalog that a fresh install lacks");
+	is(join("\n", @only_fresh), '', "$db: nothing in a fresh install that the upgraded catalog lacks");
+}
 # the snapshot really covers what it claims
 cmp_ok(scalar(keys %in_fresh), '>', 200, 'the snapshot has ' . scalar(keys %in_fresh) . ' lines');
 for my $re (

@@ -6,7 +6,7 @@
 #   (a) created in public,
 #   (b) created WITH SCHEMA extensions (Supabase's convention),
 #   (c) created as 1.0 (whose script did not strip: the API roles got
-#       everything) and brought to 1.1 by ALTER EXTENSION UPDATE, which strips
+#       everything) and brought to 1.2 by ALTER EXTENSION UPDATE, which strips
 #       what came with the install or from default privileges and keeps what a
 #       DBA granted afterwards (an on-call role);
 # checked from the ACLs and by trying as each role.  A pg_dump / pg_restore of
@@ -186,13 +186,13 @@ GRANT SELECT ON extensions.slo_check, extensions.slo_result TO oncall;
 GRANT EXECUTE ON FUNCTION extensions.slo_status() TO oncall;
 }, %ADMIN);
 $node->safe_psql('sb_upgrade', 'ALTER EXTENSION slo_guard UPDATE', %ADMIN);
-# (the 1.1 library refuses a 1.0 schema: checks are added once it is updated)
+# (the 1.2 library refuses a 1.0 schema: checks are added once it is updated)
 $node->safe_psql('sb_upgrade', q{
 SELECT extensions.slo_add_check('users_table', 'table_exists', '{"tables": ["public.users"]}');
 SELECT count(*) FROM extensions.slo_run_checks(false);
 }, %ADMIN);
 is($node->safe_psql('sb_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'slo_guard'"),
-	'1.1', 'sb_upgrade: updated to 1.1');
+	'1.2', 'sb_upgrade: updated to 1.2');
 nothing_reaches_the_api('sb_upgrade', 'extensions');
 is(SupabaseFixture::privileges_held($node, 'sb_upgrade', 'oncall'),
 	join("\n",
