@@ -32,6 +32,7 @@
 #include "delivery.h"
 #include "kind.h"
 #include "guc.h"
+#include "oncall.h"
 
 /* NOTIFY refuses payloads of 8000 bytes or more; keep a margin. */
 #define SLO_PAYLOAD_MAX 7900
@@ -116,12 +117,14 @@ RecordEvent(const SloExtension *ext, const char *event, int64 alert_id,
 	const char *status = SloStatusName(out->status);
 	char	   *payload = SloAlertPayload(event, alert_id, check, status,
 										  out->has_value, out->value, out->summary, at);
-	Oid			types[7] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, TEXTOID, TEXTOID};
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			types[8] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, TEXTOID, TEXTOID, BOOLOID};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *sql;
 	int64		event_id;
 	bool		isnull;
+	/* issue 12: a silenced event is stored (notified = false), never sent nor delivered */
+	bool		notified = !SloSilenced(ext, check->name);
 
 	values[0] = Int64GetDatum(alert_id);
 	values[1] = CStringGetTextDatum(event);
@@ -134,18 +137,22 @@ RecordEvent(const SloExtension *ext, const char *event, int64 alert_id,
 	if (!out->summary)
 		nulls[5] = 'n';
 	values[6] = CStringGetTextDatum(payload);
+	values[7] = BoolGetDatum(notified);
 
 	sql = psprintf("INSERT INTO %s.slo_alert_event "
 				   "(alert_id, event, at, status, value, summary, notified, payload) "
-				   "VALUES ($1, $2, $3, $4, $5, $6, true, $7::jsonb) RETURNING id", ext->nspname);
-	if (SPI_execute_with_args(sql, 7, types, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+				   "VALUES ($1, $2, $3, $4, $5, $6, $8, $7::jsonb) RETURNING id", ext->nspname);
+	if (SPI_execute_with_args(sql, 8, types, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
 		SPI_processed != 1)
 		elog(ERROR, "slo_guard: could not record alert event");
 	event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
-	Async_Notify(slo_notify_channel, payload);
-	/* issue 11: one delivery per matching target, in this transaction */
-	SloDeliveryEnqueue(ext, event_id, alert_id, event, check->severity, payload);
+	if (notified)
+	{
+		Async_Notify(slo_notify_channel, payload);
+		/* issue 11: one delivery per matching target, in this transaction */
+		SloDeliveryEnqueue(ext, event_id, alert_id, event, check->severity, payload);
+	}
 }
 
 /*
@@ -342,4 +349,16 @@ SloAlertResolveManual(const SloExtension *ext, int64 check_id, const char *reaso
 	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "slo_guard: could not update check state");
 	return alert_id;
+}
+
+/*
+ * Issue 12 (on-call): record an event of an existing alert that no result
+ * caused (acknowledged, escalated, a firing held back by a silence), through
+ * the one event writer, so it is notified and delivered like the others.
+ */
+void
+SloAlertRecordEvent(const SloExtension *ext, const char *event, int64 alert_id,
+					const SloCheck *check, const SloOutcome *out, TimestampTz at)
+{
+	RecordEvent(ext, event, alert_id, check, out, at);
 }

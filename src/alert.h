@@ -46,4 +46,13 @@ extern char *SloAlertPayload(const char *event, int64 alert_id, const SloCheck *
 extern int64 SloAlertResolveManual(const SloExtension *ext, int64 check_id,
 								   const char *reason);
 
+/*
+ * Issue 12: record (and, unless a silence matches the check, NOTIFY and
+ * deliver) an event of alert_id that no result caused: acknowledged,
+ * escalated, or a firing held back by a silence.  SPI connected,
+ * bookkeeping section.
+ */
+extern void SloAlertRecordEvent(const SloExtension *ext, const char *event, int64 alert_id,
+								const SloCheck *check, const SloOutcome *out, TimestampTz at);
+
 #endif							/* SLO_ALERT_H */

@@ -15,6 +15,7 @@
 #include "delivery.h"
 #include "guc.h"
 #include "net.h"
+#include "oncall.h"
 
 char	   *slo_notify_channel = NULL;
 int			slo_check_timeout_ms = 10000;
@@ -194,6 +195,7 @@ SloGucInit(void)
 
 	/* issue 11, delivery: src/delivery.c */
 	SloDeliveryGucInit();
+	SloOncallGucInit();			/* issue 12: response_time_p0..p3 (oncall.c) */
 
 	MarkGUCPrefixReserved("slo_guard");
 }

@@ -32,6 +32,7 @@ static const SloKind *const SloKinds[] = {
 	&SloKindSlowQueries,
 	&SloKindObjective,			/* objective.c (issue 13): internal, per objective */
 	&SloKindHttp,				/* kinds/http.c (issue 11) */
+	&SloKindFailingChecks,		/* kinds/failing.c (issue 12) */
 #ifdef SLO_TEST_KINDS
 	&SloKindTestAsync,
 #endif

@@ -101,6 +101,7 @@ extern const SloKind SloKindReplicationLag;
 extern const SloKind SloKindSlowQueries;
 /* HTTP probes (kinds/http.c; asynchronous). */
 extern const SloKind SloKindHttp;
+extern const SloKind SloKindFailingChecks;	/* kinds/failing.c (issue 12) */
 /* An objective's burn-rate check (objective.c); internal. */
 extern const SloKind SloKindObjective;
 #ifdef SLO_TEST_KINDS

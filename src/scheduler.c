@@ -68,6 +68,7 @@
 #include "extension.h"
 #include "guc.h"
 #include "launcher.h"
+#include "oncall.h"
 #include "run.h"
 #include "scheduler.h"
 #include "slo_guard.h"
@@ -113,7 +114,7 @@ static SloJob jobs[] = {
 	{"trim alerts", JobTrimAlerts, SLO_TRIM_INTERVAL_MS, 0, 0, 0},
 	{"deliveries", SloDeliveryJob, 0, 0, 0, 0}, /* issue 11: src/delivery.c */
 	{"probes", JobProbes, 0, 0, 0, 0},	/* issue 11: parked async checks, polled with no transaction open */
-	/* next: one row each for escalation, rollups */
+	{"on-call", SloOncallJob, 1000, 0, 0, 0},	/* issue 12: escalation, silence expiry (oncall.c) */
 };
 
 #define SLO_JOB_CHECKS (&jobs[0])
