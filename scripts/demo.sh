@@ -18,7 +18,9 @@
 #      fail_after => 2 check pending, then firing;
 #   5. repairs it (demo/repair.sql) and shows the alerts resolved, and
 #      (issue 11) the same events delivered to a local webhook receiver, as
-#      webhook JSON and in Slack format.
+#      webhook JSON and in Slack format, then probes a local HTTP endpoint
+#      (http checks: a JSON health endpoint with value_path and assert, and
+#      one that answers 503).
 # Nothing calls slo_run_checks(): the worker runs the checks. Should no worker
 # show up in pg_stat_activity, the demo says so and runs the checks with
 # slo_run_checks() itself, as pg_cron would.
@@ -338,6 +340,16 @@ PY
 else
 	note "no worker: deliveries stay queued (the worker sends them)"
 fi
+step "5c. HTTP probes of a local endpoint (the http kind): a JSON health endpoint and one answering 503"
+show "SELECT slo_add_check('api_health', 'http', jsonb_build_object('url', 'http://127.0.0.1:$HP/json',
+             'value_path', '\$.latency.p95', 'warn_above', 300, 'fail_above', 400,
+             'assert', '\$.status == \"ok\"'), 'P1', '2 seconds') AS api_health,
+       slo_add_check('auth_endpoint', 'http', jsonb_build_object('url', 'http://127.0.0.1:$HP/status/503'),
+             'P2', '2 seconds') AS auth_endpoint;"
+wait_until "both probes ran" "SELECT count(*) = 2 FROM slo_check_state s JOIN slo_check c ON c.id = s.check_id
+                               WHERE c.name IN ('api_health', 'auth_endpoint') AND s.status IS NOT NULL" ||
+	note "the probes did not run within ${WAIT} s"
+show "SELECT name, kind, state, status, value, summary FROM slo_status() WHERE kind = 'http' ORDER BY name;"
 kill "$HTTPD_PID" 2>/dev/null
 wait "$HTTPD_PID" 2>/dev/null
 

@@ -39,17 +39,6 @@
 
 #define SLO_NAME_MAX 200
 
-/* Text argument that must not be NULL. */
-static char *
-RequiredText(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" must not be null", argname)));
-	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
-}
-
 static void
 ValidateName(const char *name)
 {
@@ -137,10 +126,10 @@ PG_FUNCTION_INFO_V1(slo_add_check);
 Datum
 slo_add_check(PG_FUNCTION_ARGS)
 {
-	char	   *name = RequiredText(fcinfo, 0, "name");
-	char	   *kindname = RequiredText(fcinfo, 1, "kind");
+	char	   *name = SloRequiredText(fcinfo, 0, "name");
+	char	   *kindname = SloRequiredText(fcinfo, 1, "kind");
 	Jsonb	   *params = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
-	char	   *severity = ValidateSeverity(RequiredText(fcinfo, 3, "severity"));
+	char	   *severity = ValidateSeverity(SloRequiredText(fcinfo, 3, "severity"));
 	Interval   *every;
 	int32		fail_after;
 	Jsonb	   *labels;
@@ -295,7 +284,7 @@ LockCheckState(const SloExtension *ext, const char *name, Oid caller)
 Datum
 slo_alter_check(PG_FUNCTION_ARGS)
 {
-	char	   *name = RequiredText(fcinfo, 0, "name");
+	char	   *name = SloRequiredText(fcinfo, 0, "name");
 	SloExtension ext;
 	SloBookkeeping bk;
 	char	   *sql;
@@ -442,7 +431,7 @@ PG_FUNCTION_INFO_V1(slo_drop_check);
 Datum
 slo_drop_check(PG_FUNCTION_ARGS)
 {
-	char	   *name = RequiredText(fcinfo, 0, "name");
+	char	   *name = SloRequiredText(fcinfo, 0, "name");
 	bool		if_exists = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
 	SloExtension ext;
 	SloBookkeeping bk;

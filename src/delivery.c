@@ -46,6 +46,7 @@
 #include "utils/timestamp.h"
 
 #include "delivery.h"
+#include "oncall.h"
 #include "extension.h"
 #include "guc.h"
 #include "net.h"
@@ -68,8 +69,6 @@ int			slo_delivery_max_attempts = 12;
 int			slo_delivery_retry_max_s = 600;
 int			slo_delivery_timeout_ms = 10000;
 
-static bool wake_registered = false;
-static bool wake_pending = false;
 static bool first_round = true;
 static TimestampTz housekeeping_at = 0;
 static TimestampTz idle_round_at = 0;	/* last round that claimed nothing */
@@ -150,41 +149,10 @@ SloDeliveryGucInit(void)
  * ---------------------------------------------------------------------
  */
 
-static void
-DeliveryXactCallback(XactEvent event, void *arg)
-{
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-			if (wake_pending)
-			{
-				wake_pending = false;
-				SloWakeDatabase(MyDatabaseId);
-			}
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			wake_pending = false;
-			break;
-		default:
-			break;
-	}
-}
-
-/*
- * Unlike SloWorkerWakeOnCommit, this also wakes from slo_guard's own run
- * workers: the sender runs in the scheduler only.
- */
 void
 SloDeliveryWakeOnCommit(void)
 {
-	if (!wake_registered)
-	{
-		RegisterXactCallback(DeliveryXactCallback, NULL);
-		wake_registered = true;
-	}
-	wake_pending = true;
+	SloWakeAtCommit();
 }
 
 void
@@ -282,7 +250,8 @@ Housekeeping(const SloExtension *ext)
 	/*
 	 * repeat_every: a firing, unacknowledged alert that this target got,
 	 * whose last delivery here is older than the interval, is sent again
-	 * (its latest firing or escalated event).
+	 * (its latest firing or escalated event); not while a silence covers
+	 * its check (issue 12: nothing is sent while silenced).
 	 */
 	Exec(psprintf("INSERT INTO %s.slo_delivery (target_id, alert_id, kind, event, severity, payload) "
 				  "SELECT t.id, a.id, 'repeat', e.event, a.severity, "
@@ -296,8 +265,10 @@ Housekeeping(const SloExtension *ext)
 				  " WHERE t.enabled AND t.params ? 'repeat_every' AND NOT t.params ? 'digest' "
 				  "   AND EXISTS (SELECT 1 FROM %s.slo_delivery d WHERE d.target_id = t.id AND d.alert_id = a.id) "
 				  "   AND NOT EXISTS (SELECT 1 FROM %s.slo_delivery d WHERE d.target_id = t.id AND d.alert_id = a.id "
-				  "                   AND d.created_at > now() - (t.params ->> 'repeat_every')::interval)",
-				  s, s, s, s, s, s), SPI_OK_INSERT);
+				  "                   AND d.created_at > now() - (t.params ->> 'repeat_every')::interval) "
+				  "   AND NOT EXISTS (SELECT 1 FROM %s.slo_silence s WHERE " SLO_SILENCE_ACTIVE
+				  "                   AND a.check_name OPERATOR(pg_catalog.~~) s.pattern)",
+				  s, s, s, s, s, s, s), SPI_OK_INSERT);
 
 	/* digests: the held events of each target whose digest is due, as one delivery */
 	Exec(psprintf("WITH due AS (SELECT t.id, t.params FROM %s.slo_target t "

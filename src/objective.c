@@ -260,16 +260,6 @@ ValidateMinEvents(int32 n)
 						 SLO_OBJECTIVE_MAX_MIN_EVENTS)));
 }
 
-static char *
-ObjRequiredText(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" must not be null", argname)));
-	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
-}
-
 /* ---- slo_add_objective / slo_alter_objective / slo_drop_objective ---- */
 
 PG_FUNCTION_INFO_V1(slo_add_objective);
@@ -278,8 +268,8 @@ PG_FUNCTION_INFO_V1(slo_add_objective);
 Datum
 slo_add_objective(PG_FUNCTION_ARGS)
 {
-	char	   *name = ObjRequiredText(fcinfo, 0, "name");
-	char	   *check_name = ObjRequiredText(fcinfo, 1, "check_name");
+	char	   *name = SloRequiredText(fcinfo, 0, "name");
+	char	   *check_name = SloRequiredText(fcinfo, 1, "check_name");
 	double		target;
 	Interval   *period;
 	bool		has_good_below = !PG_ARGISNULL(4);
@@ -473,7 +463,7 @@ PG_FUNCTION_INFO_V1(slo_alter_objective);
 Datum
 slo_alter_objective(PG_FUNCTION_ARGS)
 {
-	char	   *name = ObjRequiredText(fcinfo, 0, "name");
+	char	   *name = SloRequiredText(fcinfo, 0, "name");
 	bool		clear_good_below = !PG_ARGISNULL(5) && PG_GETARG_BOOL(5);
 	SloExtension ext;
 	SloBookkeeping bk;
@@ -543,7 +533,7 @@ PG_FUNCTION_INFO_V1(slo_drop_objective);
 Datum
 slo_drop_objective(PG_FUNCTION_ARGS)
 {
-	char	   *name = ObjRequiredText(fcinfo, 0, "name");
+	char	   *name = SloRequiredText(fcinfo, 0, "name");
 	bool		if_exists = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	SloExtension ext;
 	SloBookkeeping bk;

@@ -54,9 +54,6 @@
 /* How much of a bad value an error message quotes. */
 #define SLO_QUOTE_MAX 64
 
-/* An active silence s: started, not ended by hand, not expired. */
-#define SLO_SILENCE_ACTIVE \
-	"s.ended_at IS NULL AND s.starts_at <= now() AND s.ends_at > now()"
 
 int			slo_response_time_s[4] = {5 * 60, 15 * 60, 3600, 4 * 3600};
 

@@ -16,6 +16,10 @@
 
 #include "extension.h"
 
+/* SQL: an active silence s: started, not ended by hand, not expired. */
+#define SLO_SILENCE_ACTIVE \
+	"s.ended_at IS NULL AND s.starts_at <= now() AND s.ends_at > now()"
+
 /* slo_guard.response_time_p0 .. _p3, in seconds. */
 extern int	slo_response_time_s[4];
 

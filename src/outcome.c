@@ -7,7 +7,9 @@
  */
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "utils/builtins.h"
 #include "mb/pg_wchar.h"
 
 #include "slo_guard.h"
@@ -74,4 +76,14 @@ void
 SloOutcomeDetail(SloOutcome *out, const char *json)
 {
 	out->detail = json ? MemoryContextStrdup(out->cxt ? out->cxt : CurrentMemoryContext, json) : NULL;
+}
+
+char *
+SloRequiredText(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be null", argname)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }

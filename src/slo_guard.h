@@ -8,6 +8,7 @@
 #define SLO_GUARD_H
 
 #include "postgres.h"
+#include "fmgr.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -76,6 +77,12 @@ extern void SloOutcomeSet(SloOutcome *out, SloStatus status, bool has_value,
  * Every text slo_guard shortens goes through here.
  */
 extern char *SloClipText(const char *s, int maxbytes);
+
+/*
+ * The text argument argno of a SQL-callable function, which must not be NULL
+ * (22004, naming argname).
+ */
+extern char *SloRequiredText(FunctionCallInfo fcinfo, int argno, const char *argname);
 
 /* Set detail (a JSON text) in the outcome's context. */
 extern void SloOutcomeDetail(SloOutcome *out, const char *json);

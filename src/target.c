@@ -92,16 +92,6 @@ InList(const char *const *list, const char *key)
 	return false;
 }
 
-static char *
-RequiredText(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" must not be null", argname)));
-	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
-}
-
 static void
 ValidateTargetName(const char *name)
 {
@@ -438,10 +428,10 @@ PG_FUNCTION_INFO_V1(slo_add_target);
 Datum
 slo_add_target(PG_FUNCTION_ARGS)
 {
-	char	   *name = RequiredText(fcinfo, 0, "name");
-	char	   *kindname = RequiredText(fcinfo, 1, "kind");
-	char	   *url = RequiredText(fcinfo, 2, "url");
-	char	   *minsev = ValidateMinSeverity(RequiredText(fcinfo, 3, "min_severity"));
+	char	   *name = SloRequiredText(fcinfo, 0, "name");
+	char	   *kindname = SloRequiredText(fcinfo, 1, "kind");
+	char	   *url = SloRequiredText(fcinfo, 2, "url");
+	char	   *minsev = ValidateMinSeverity(SloRequiredText(fcinfo, 3, "min_severity"));
 	Jsonb	   *params;
 	const SloTargetKind *tk;
 	SloExtension ext;
@@ -554,7 +544,7 @@ PG_FUNCTION_INFO_V1(slo_alter_target);
 Datum
 slo_alter_target(PG_FUNCTION_ARGS)
 {
-	char	   *name = RequiredText(fcinfo, 0, "name");
+	char	   *name = SloRequiredText(fcinfo, 0, "name");
 	SloExtension ext;
 	SloBookkeeping bk;
 	char	   *old_kind;
@@ -632,7 +622,7 @@ PG_FUNCTION_INFO_V1(slo_drop_target);
 Datum
 slo_drop_target(PG_FUNCTION_ARGS)
 {
-	char	   *name = RequiredText(fcinfo, 0, "name");
+	char	   *name = SloRequiredText(fcinfo, 0, "name");
 	bool		if_exists = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
 	SloExtension ext;
 	SloBookkeeping bk;
@@ -665,7 +655,7 @@ PG_FUNCTION_INFO_V1(slo_test_target);
 Datum
 slo_test_target(PG_FUNCTION_ARGS)
 {
-	char	   *name = RequiredText(fcinfo, 0, "name");
+	char	   *name = SloRequiredText(fcinfo, 0, "name");
 	SloExtension ext;
 	SloBookkeeping bk;
 	int64		id;

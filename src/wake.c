@@ -285,8 +285,21 @@ SloWakeXactCallback(XactEvent event, void *arg)
 void
 SloWorkerWakeOnCommit(void)
 {
-	/* not preloaded, or one of our own processes (it looks again anyway) */
-	if (slo_shared == NULL || my_slot >= 0)
+	/* one of our own processes: it looks again anyway */
+	if (my_slot >= 0)
+		return;
+	SloWakeAtCommit();
+}
+
+/*
+ * Wake the database's slo_guard processes when this transaction commits,
+ * also from one of slo_guard's own processes (a run worker queues deliveries
+ * that only the scheduler sends).
+ */
+void
+SloWakeAtCommit(void)
+{
+	if (slo_shared == NULL)		/* not preloaded */
 		return;
 	if (!wake_callback_registered)
 	{

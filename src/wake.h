@@ -57,6 +57,8 @@ extern void SloWakeDatabase(Oid dboid);
  * instead of after up to slo_guard.naptime.  Cheap, and a no-op when the
  * library is not preloaded or in slo_guard's own processes.
  */
+/* The same, also from slo_guard's own processes (delivery.c queues deliveries from run workers). */
+extern void SloWakeAtCommit(void);
 extern void SloWorkerWakeOnCommit(void);
 
 /*

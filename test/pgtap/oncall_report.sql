@@ -51,7 +51,7 @@ BEGIN
                                  min_severity text, params jsonb, owner regrole, owner_name text);
         CREATE TABLE slo_delivery (id bigint PRIMARY KEY, target_id bigint, event_id bigint, alert_id bigint,
                                    state text, attempts int, next_attempt_at timestamptz, last_error text,
-                                   last_status int, created_at timestamptz, delivered_at timestamptz);
+                                   last_status int, created_at timestamptz, delivered_at timestamptz, payload jsonb);
     END IF;
 END
 $$;
@@ -64,11 +64,11 @@ BEGIN
       (900001, 'ops-slack', 'webhook', 'https://hooks.example/ops', 'P3', '{}', current_user::regrole, current_user),
       (900002, 'pager', 'webhook', 'https://pager.example/x', 'P1', '{}', current_user::regrole, current_user);
     INSERT INTO slo_delivery (id, target_id, event_id, alert_id, state, attempts, next_attempt_at, last_error,
-                              last_status, created_at, delivered_at) VALUES
+                              last_status, created_at, delivered_at, payload) VALUES
       (900001, 900001, (SELECT id FROM slo_alert_event WHERE alert_id = aid AND event = 'firing'), aid,
-       'delivered', 2, NULL, NULL, 200, '2026-03-01 10:02:00+00', '2026-03-01 10:02:07+00'),
+       'delivered', 2, '2026-03-01 10:02:07+00', NULL, 200, '2026-03-01 10:02:00+00', '2026-03-01 10:02:07+00', '{}'),
       (900002, 900002, (SELECT id FROM slo_alert_event WHERE alert_id = aid AND event = 'escalated'), aid,
-       'dead', 5, NULL, 'HTTP 500 | upstream', 500, '2026-03-01 10:07:00+00', NULL);
+       'dead', 5, '2026-03-01 10:07:00+00', 'HTTP 500 | upstream', 500, '2026-03-01 10:07:00+00', NULL, '{}');
     INSERT INTO rep_flags VALUES (true);
 EXCEPTION WHEN OTHERS THEN
     RAISE NOTICE 'delivery rows not written (%), delivery lines skipped', SQLERRM;
