@@ -45,7 +45,7 @@ DONE=0
 
 pass() {
 	PASSED=$((PASSED + 1))
-	printf '    ok      %s\n' "$1"
+	printf '    ok      %s%s\n' "$1" "${2:+ ($2)}"
 }
 fail() {
 	FAILED=$((FAILED + 1))
@@ -336,14 +336,15 @@ if ((${#TAP_TESTS[@]})); then
 		fi
 		name=$(basename "$t" .pl)
 		out=$WORK/tap_$name.out
+		t0=$SECONDS
 		# The environment of PGXS's prove_installcheck, one file at a time.
 		if (cd "$SRC" && sg_as_pg env TESTDIR="$SRC" PGPORT=65432 \
 			PG_REGRESS="$PGXS_DIR/test/regress/pg_regress" \
 			timeout "$(tmo 300)" prove -I "$PGXS_DIR/test/perl/" -I . \
 			--verbose "$t") >"$out" 2>&1; then
-			pass "$t"
+			pass "$t" "$((SECONDS - t0)) s"
 		else
-			fail "$t"
+			fail "$t" "$((SECONDS - t0)) s"
 			grep -vE '^ok [0-9]' "$out" | tail -n 60 | sed 's/^/    /'
 			show_tail 60 "$SRC/tmp_check/log/regress_log_$name"
 			for f in "$SRC/tmp_check/log/${name}"_*.log; do
