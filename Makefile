@@ -18,7 +18,7 @@ DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
 REGRESS = $(sort $(notdir $(basename $(wildcard test/sql/*.sql))))
 REGRESS_OPTS = --inputdir=test --outputdir=test --temp-instance=test/tmp_check \
-	--temp-config=test/regress.conf --dbname=contrib_regression
+	--temp-config=test/regress.conf --dbname=contrib_regression --encoding=UTF8
 
 TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))

@@ -34,6 +34,12 @@ exec </dev/null
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# Every cluster the tests make is UTF-8, whatever the caller's environment (CI
+# runs with no LANG at all, which made initdb pick SQL_ASCII): C.UTF-8 ships
+# with Debian's libc. (pg_regress also gets --encoding=UTF8, see Makefile.)
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
+unset LANGUAGE
+
 BUDGET=${SLO_TEST_BUDGET:-1500}
 START=$SECONDS
 PASSED=0
