@@ -1273,6 +1273,9 @@ LANGUAGE sql STABLE SECURITY DEFINER
 -- pg_catalog first: nothing anyone creates in the extension's schema can stand in for
 -- an operator or function used here; the tables are named with their schema.
 SET search_path = pg_catalog, pg_temp
+-- No JIT: a plan costed over jit_above_cost (a bloated state table's estimate times the
+-- silence test per check) spent 20 ms compiling a 2 ms query (bench/objectives.sh).
+SET jit = off
 AS $$
     SELECT c.name, c.kind, c.severity,
            CASE WHEN NOT c.enabled THEN 'disabled'
